@@ -16,6 +16,7 @@ from .base import END, Language
 from .batch import Batch
 from .counting import AnBn, AnBnCn, Counting, n_probabilities
 from .dyck import Dyck, Dyck1, Dyck2
+from .elman import ElmanLetters, TemporalXOR
 from .reber import EmbeddedReber, Reber
 from .registry import get, names
 from .regular import DFALanguage, RegularLanguage
@@ -25,7 +26,7 @@ from .training_sets import TrainingSet, training_set, training_set_names
 
 __all__ = [
     "END", "START", "Language", "RegularLanguage", "DFALanguage", "Counting", "AnBn", "AnBnCn",
-    "Dyck", "Dyck1", "Dyck2", "Reber", "EmbeddedReber", "Parity", "Tomita1", "Tomita2", "Tomita3",
+    "Dyck", "Dyck1", "Dyck2", "TemporalXOR", "ElmanLetters", "Reber", "EmbeddedReber", "Parity", "Tomita1", "Tomita2", "Tomita3",
     "Tomita4", "Tomita5", "Tomita6", "Tomita7", "get", "names", "n_probabilities",
     "PredictionTask", "RecognitionTask", "Batch", "TrainingSet", "training_set",
     "training_set_names",

@@ -6,6 +6,7 @@ import inspect
 
 from .counting import AnBn, AnBnCn, Counting
 from .dyck import Dyck1, Dyck2
+from .elman import ElmanLetters, TemporalXOR
 from .reber import EmbeddedReber, Reber
 from .regular import DFALanguage
 from .tomita import Parity, Tomita1, Tomita2, Tomita3, Tomita4, Tomita5, Tomita6, Tomita7
@@ -26,6 +27,8 @@ LANGUAGES = {
     "embedded_reber": EmbeddedReber,
     "dyck1": Dyck1,
     "dyck2": Dyck2,
+    "temporal_xor": TemporalXOR,
+    "elman_letters": ElmanLetters,
     "dfa": DFALanguage,
 }
 
