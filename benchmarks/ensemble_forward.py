@@ -1,0 +1,123 @@
+"""Forward+backward throughput of model ensembles against a loop of torch.nn modules.
+
+Workload: E two-unit networks (SRN and LSTM), 3 inputs, 3 outputs, a batch of
+B = 16 strings of T = 20 steps shared by all members; one forward pass, a
+squared-error loss on the sigmoid outputs, and backward to every parameter.
+Throughput is network-steps per second: E * B * T / seconds.
+
+The baseline is what a user would write instead: a Python loop over E separate
+``torch.nn.RNN`` / ``torch.nn.LSTM`` + ``torch.nn.Linear`` modules, each doing
+the same forward and backward.  The loop is timed up to E = 256; its cost is
+linear in E (the same work per network), so for larger E its rate is the
+E = 256 per-network rate, marked "extrapolated" in the table.
+
+Run:  .venv/bin/python benchmarks/ensemble_forward.py  [--quick]
+Appends (or replaces) the section ``## ensemble_forward.py`` in benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from pathlib import Path
+
+import torch
+
+from dynrec import models
+
+B, T, I, H, O = 16, 20, 3, 2, 3
+LOOP_CAP = 256
+SECTION = "## ensemble_forward.py"
+
+
+def _timeit(fn, min_time: float) -> float:
+    """Best seconds per call over repeats lasting at least ``min_time`` in total (after one warm-up)."""
+    fn()
+    best, spent = float("inf"), 0.0
+    while spent < min_time or best == float("inf"):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best, spent = min(best, dt), spent + dt
+    return best
+
+
+def ensemble_case(kind: str, E: int, x, y, min_time: float) -> float:
+    net = models.build(kind, I, H, O, ensemble=E, seed=0)
+
+    def run():
+        net.zero_grad(set_to_none=True)
+        logits, _ = net(x)
+        ((torch.sigmoid(logits) - y) ** 2).mean().backward()
+
+    return E * B * T / _timeit(run, min_time)
+
+
+def loop_case(kind: str, E: int, x, y, min_time: float) -> float:
+    cls = torch.nn.RNN if kind == "srn" else torch.nn.LSTM
+    nets = [(cls(I, H, batch_first=True), torch.nn.Linear(H, O)) for _ in range(E)]  # values do not matter
+
+    def run():
+        for rnn, lin in nets:
+            rnn.zero_grad(set_to_none=True)
+            lin.zero_grad(set_to_none=True)
+            hs, _ = rnn(x)
+            ((torch.sigmoid(lin(hs)) - y) ** 2).mean().backward()
+
+    return E * B * T / _timeit(run, min_time)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter timing (noisier), for a smoke run")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    min_time = 0.3 if args.quick else 1.0
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(B, T, I, generator=gen)
+    y = torch.rand(B, T, O, generator=gen)
+
+    rows = []
+    for kind in ("srn", "lstm"):
+        loop_rate = None
+        for E in (1, 16, 256, 4096):
+            ens = ensemble_case(kind, E, x, y, min_time)
+            if E <= LOOP_CAP:
+                loop_rate, note = loop_case(kind, E, x, y, min_time), "measured"
+            else:
+                note = f"extrapolated from E = {LOOP_CAP} (per-network cost)"
+            rows.append((kind, E, ens, loop_rate, ens / loop_rate, note))
+            print(f"{kind:5s} E={E:5d}  ensemble {ens / 1e6:8.3f} M/s  loop {loop_rate / 1e6:8.3f} M/s  "
+                  f"x{ens / loop_rate:7.1f}  ({note})", flush=True)
+
+    table = ["| model (2 units) | E | ensemble (network-steps/s) | loop of torch.nn (network-steps/s) | ratio | loop |",
+             "|---|---:|---:|---:|---:|---|"]
+    for kind, E, ens, loop, ratio, note in rows:
+        name = "SRN (tanh)" if kind == "srn" else "LSTM"
+        table.append(f"| {name} | {E} | {ens:,.0f} | {loop:,.0f} | {ratio:.1f}x | {note} |")
+    body = "\n".join([
+        SECTION, "",
+        "Forward + backward (squared error on sigmoid outputs, gradients of every parameter) of E "
+        f"two-unit networks on B = {B} strings of T = {T} steps (I = {I}, O = {O}); network-steps/s = "
+        "E * B * T / best time.  Baseline: a Python loop over E torch.nn.RNN / torch.nn.LSTM + "
+        f"torch.nn.Linear modules doing the same work, timed up to E = {LOOP_CAP}.",
+        "",
+        "Command: `.venv/bin/python benchmarks/ensemble_forward.py`" + (" --quick" if args.quick else ""),
+        f"Machine: 2-core CPU, torch {torch.__version__.split('+')[0]} CPU, 1 thread; load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the run (other jobs share the cores: best-of-repeats "
+        "favours the short E = 1 loop, so ratios at E >= 16 are conservative when the load is high).",
+        "", *table, ""])
+    print("\n" + body)
+    if not args.no_write:
+        path = Path(__file__).with_name("RESULTS.md")
+        text = path.read_text() if path.exists() else "# Benchmark results\n\n"
+        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+        text = pattern.sub(lambda _: body + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
+        path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
