@@ -105,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
                 new=args.new, progress=not args.quiet,
             )
             print(run_dir.path)
+            failed = (getattr(run_dir, "last_run", None) or {}).get("failed", 0)
+            if failed:
+                print(f"dynrec run: {failed} record(s) failed; rerun the same command to retry them",
+                      file=sys.stderr)
+                return 1
         elif args.command == "report":
             from dynrec.experiments.report import write_report
 

@@ -51,7 +51,9 @@ def save(net, path) -> tuple[Path, Path]:
     weights, sidecar = _paths(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net._tensors().items()}
-    data = st_save(tensors, metadata={"format": FORMAT, "kind": net.kind})
+    # One metadata key: safetensors keeps metadata in a hash map, so two keys
+    # would come out in either order and the same weights would hash differently.
+    data = st_save(tensors, metadata={"dynrec": f"{FORMAT}:{net.kind}"})
     meta = {"format": FORMAT, "kind": net.kind, "n_in": net.n_in, "n_hidden": net.n_hidden,
             "n_out": net.n_out, "ensemble": net.ensemble, "state_size": net.state_size,
             "dtype": str(net.dtype).removeprefix("torch."), "options": net.options,

@@ -97,3 +97,12 @@ def test_missing_file(tmp_path):
     (tmp_path / "m.safetensors.json").unlink()
     with pytest.raises(FileNotFoundError, match="sidecar"):
         models.load(path)
+
+
+def test_same_weights_give_byte_identical_checkpoints(tmp_path):
+    from dynrec import models
+
+    net = models.build("lstm", 3, 4, 2, ensemble=2, seed=5)
+    net.save(tmp_path / "a.safetensors")
+    net.save(tmp_path / "b.safetensors")
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
