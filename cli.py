@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--seeds", type=int, default=None)
     rp.add_argument("--workers", type=int, default=1)
     rp.add_argument("--out", type=Path, default=None)
+    rp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a preset value (the report lists it)")
 
     a = sub.add_parser("analyze", help="analyse one trained network from a checkpoint")
     a.add_argument("checkpoint", type=Path)
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             from dynrec.experiments.reproduce import reproduce
 
             path = reproduce(args.name, quick=args.quick, seeds=args.seeds,
-                             workers=args.workers, out=args.out)
+                             workers=args.workers, out=args.out, overrides=args.overrides)
             print(path)
         elif args.command == "analyze":
             from dynrec.experiments.analyze import analyze_checkpoint

@@ -1,0 +1,126 @@
+"""Per-position and per-member losses for next-symbol prediction and recognition.
+
+Three losses, each as the papers used it:
+
+* ``"ce"``  - cross-entropy of the softmax over the outputs against the symbol
+  that actually comes next (``batch.targets``): the modern default.
+* ``"sse"`` - sum-squared error ``1/2 * sum_o (y_o - t_o)^2`` of squashed
+  outputs against the one-hot next symbol (Rumelhart, Hinton & Williams 1986;
+  Elman 1990; Wiles & Elman 1995). The squashing is the network's
+  ``output_activation``; a network that reports ``"identity"`` is squashed with
+  the logistic sigmoid (the 1990s setting). With ``"tanh"`` outputs (the
+  second-order networks of Giles et al. 1992 / Pollack 1991) targets are
+  ``+1``/``-1`` instead of ``1``/``0``.
+* ``"bce"`` - binary cross-entropy of sigmoid outputs against the multi-hot set
+  of *legal* next symbols (``batch.legal``), summed over outputs: the
+  criterion of Gers & Schmidhuber (2001), where every legal continuation must be
+  "on". For ``"tanh"`` outputs ``(tanh(z)+1)/2 = sigmoid(2z)`` is used as the
+  probability.
+
+Recognition (``task.kind == "recognition"``) puts one loss on the output read
+after the last real symbol (for the empty string: the readout of the initial
+state). With one output unit the label is the target of that unit (``ce`` and
+``bce`` are then both the binary cross-entropy); with two or more units the
+label indexes the class (0 reject, 1 accept).
+
+A string's loss is the sum over its loss-bearing positions (``reduction="sum"``,
+the total error of the papers) or their mean (``"mean"``); a member's loss is the
+mean over the strings of its minibatch; the ensemble's loss is the SUM over
+members, so each member's gradient is exactly what it would be alone.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("ce", "sse", "bce")
+REDUCTIONS = ("sum", "mean")
+ACTIVATIONS = ("identity", "sigmoid", "tanh")
+
+
+def check_loss(loss: str) -> str:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    return loss
+
+
+def check_activation(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"output_activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return activation
+
+
+def squash(logits: torch.Tensor, activation: str) -> torch.Tensor:
+    """The outputs ``y`` that ``"sse"`` compares with targets (sigmoid for ``"identity"``)."""
+    return torch.tanh(logits) if activation == "tanh" else torch.sigmoid(logits)
+
+
+def _sse_targets(onehot: torch.Tensor, activation: str) -> torch.Tensor:
+    return 2.0 * onehot - 1.0 if activation == "tanh" else onehot
+
+
+def _bce_logits(logits: torch.Tensor, activation: str) -> torch.Tensor:
+    return 2.0 * logits if activation == "tanh" else logits
+
+
+def prediction_losses(logits, targets, legal, mask, loss: str, activation: str) -> torch.Tensor:
+    """Loss at every position of next-symbol prediction.
+
+    logits ``[E,B,L,O]``; targets ``[E|1,B,L]`` long (-1 where undefined);
+    legal ``[E|1,B,L,O]``; mask ``[E|1,B,L]`` bool. Returns ``[E,B,L]``, exactly
+    zero (and with zero gradient) where ``mask`` is False.
+    """
+    n_out = logits.shape[-1]
+    safe = targets.clamp(min=0).expand(logits.shape[:-1])
+    if loss == "ce":
+        per = F.cross_entropy(logits.flatten(0, -2), safe.flatten(), reduction="none")
+        per = per.view(logits.shape[:-1])
+    elif loss == "sse":
+        t = _sse_targets(F.one_hot(safe, n_out).to(logits.dtype), activation)
+        per = 0.5 * (squash(logits, activation) - t).pow(2).sum(-1)
+    else:
+        per = F.binary_cross_entropy_with_logits(
+            _bce_logits(logits, activation), legal.expand(logits.shape), reduction="none").sum(-1)
+    return torch.where(mask, per, torch.zeros((), dtype=per.dtype))
+
+
+def recognition_losses(final_logits, labels, loss: str, activation: str) -> torch.Tensor:
+    """Loss of the output read after each string. final_logits ``[E,B,O]``, labels ``[E|1,B]``
+    (1 member, 0 non-member). Returns ``[E,B]``."""
+    n_out = final_logits.shape[-1]
+    labels = labels.to(final_logits.dtype).expand(final_logits.shape[:-1])
+    if n_out == 1:
+        z = final_logits[..., 0]
+        if loss == "sse":
+            return 0.5 * (squash(z, activation) - _sse_targets(labels, activation)).pow(2)
+        return F.binary_cross_entropy_with_logits(_bce_logits(z, activation), labels,
+                                                  reduction="none")
+    classes = labels.round().long()
+    if loss == "ce":
+        per = F.cross_entropy(final_logits.flatten(0, -2), classes.flatten(), reduction="none")
+        return per.view(labels.shape)
+    onehot = F.one_hot(classes, n_out).to(final_logits.dtype)
+    if loss == "sse":
+        return 0.5 * (squash(final_logits, activation) - _sse_targets(onehot, activation)).pow(2).sum(-1)
+    return F.binary_cross_entropy_with_logits(_bce_logits(final_logits, activation), onehot,
+                                              reduction="none").sum(-1)
+
+
+def recognition_decision(final_logits: torch.Tensor) -> torch.Tensor:
+    """Accept (True) / reject per string: one unit -> ``z > 0`` (sigmoid > 1/2, tanh > 0);
+    several units -> ``argmax == 1``. ``[E,B,O] -> [E,B]``."""
+    if final_logits.shape[-1] == 1:
+        return final_logits[..., 0] > 0
+    return final_logits.argmax(-1) == 1
+
+
+def gather_final(logits: torch.Tensor, h0_logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The output after each string's last real symbol.
+
+    logits ``[E,B,T,O]`` (output after input t), h0_logits ``[E,B,O]`` (readout of the
+    initial state, used for the empty string), lengths ``[E|1,B]``. Returns ``[E,B,O]``.
+    """
+    ext = torch.cat([h0_logits.unsqueeze(2), logits], dim=2)
+    idx = lengths.expand(ext.shape[:2]).clamp(max=ext.shape[2] - 1)
+    return ext.gather(2, idx[..., None, None].expand(*ext.shape[:2], 1, ext.shape[-1])).squeeze(2)
