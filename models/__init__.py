@@ -6,7 +6,8 @@
 
 Kinds (``names()``): "srn" (:class:`SRN`), "jordan" (:class:`Jordan`),
 "second_order" (:class:`SecondOrder`), "lstm" (:class:`LSTM`), "gru"
-(:class:`GRU`); all subclass :class:`RecurrentEnsemble`.  Member i of an
+(:class:`GRU`), "window" (:class:`Window`, the sliding-window feedforward
+baseline of NetTalk); all subclass :class:`RecurrentEnsemble`.  Member i of an
 ensemble built with seed s equals ``build(..., ensemble=1, seed=member_seed(s, i))``.
 Checkpoints: ``net.save(path)`` / ``load(path)`` (safetensors + JSON sidecar).
 """
@@ -22,12 +23,13 @@ from .lstm import LSTM
 from .second_order import SecondOrder
 from .seeding import member_seed
 from .srn import SRN, Jordan
+from .window import Window
 
 __all__ = ["build", "names", "describe", "member_seed", "load", "RecurrentEnsemble",
-           "SRN", "Jordan", "SecondOrder", "LSTM", "GRU", "KINDS"]
+           "SRN", "Jordan", "SecondOrder", "LSTM", "GRU", "Window", "KINDS"]
 
 KINDS: dict[str, type[RecurrentEnsemble]] = {
-    cls.kind: cls for cls in (SRN, Jordan, SecondOrder, LSTM, GRU)}
+    cls.kind: cls for cls in (SRN, Jordan, SecondOrder, LSTM, GRU, Window)}
 
 
 def _family(kind: str) -> type[RecurrentEnsemble]:

@@ -436,6 +436,11 @@ class RecurrentEnsemble(nn.Module):
         if steps == 0:
             states = h.new_zeros(self.ensemble, batch, 0, self.state_size)
             return self.readout(states), states
+        from .fast import fast_forward  # fused whole-sequence paths where they apply (issue 10)
+
+        fused = fast_forward(self, x, has_e, h, mask)
+        if fused is not None:
+            return fused
         # unbind, not p[t]: the backward of indexing would build a zero [T, ...] tensor per step
         p = self._project_seq(x, has_e).unbind(0)  # T x [(E,) B, P]
         # The loop runs _cell on the state's pieces (no split/concatenate per step; the same

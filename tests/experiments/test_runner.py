@@ -67,6 +67,13 @@ def test_load_gives_one_row_per_cell_and_seed_with_grid_columns(tmp_path, fakes)
     assert json.loads(open(frame["record"][0]).read())["history"]["loss"][1] == frame["score"][0] / 2
     summary = (rd.path / "summary.csv").read_text().splitlines()
     assert len(summary) == 11 and summary[0].startswith("cell_id,")
+    # pyarrow is a test dependency, so the Parquet twin is always written and checked here.
+    import pandas as pd
+
+    parquet, csv = pd.read_parquet(rd.path / "summary.parquet"), pd.read_csv(rd.path / "summary.csv")
+    assert list(parquet.columns) == list(csv.columns) and len(parquet) == len(csv) == 10
+    for col in ("cell_id", "seed", "status", "model.n_hidden", "score"):
+        assert parquet[col].tolist() == csv[col].tolist() or parquet[col].equals(csv[col])
 
 
 def test_rerun_skips_finished_records_and_runs_new_seeds(tmp_path, fakes):

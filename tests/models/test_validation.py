@@ -65,5 +65,5 @@ def test_registry_options_and_sizes():
         models.build("gru", 2, 2, 2, ensemble=2).member(2)
     with pytest.raises(ValueError, match="unknown model kind"):
         models.describe("transformer")
-    assert set(models.names()) == {"srn", "jordan", "second_order", "lstm", "gru"}
+    assert set(models.names()) == {"srn", "jordan", "second_order", "lstm", "gru", "window"}
     assert all("\n" not in models.describe(k) for k in models.names())
