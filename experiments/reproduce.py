@@ -317,6 +317,11 @@ def _task(exp):
     return build_task(spec)[1]
 
 
+def _cell(text) -> str:
+    """A markdown table cell: pipes escaped, no line breaks."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _fmt(v) -> str:
     if v is None:
         return "—"
@@ -354,8 +359,14 @@ def _markdown(name, quick, preset, paper, frame, rows, figures, generic, command
         if not pub.get("confirmed", False):
             shown += " (unverified published number)"
         rule = spec["reproduced"] + (f" / {spec['partly']}" if spec.get("partly") else "")
-        lines.append(f"| {pub['claim']} | {shown} | {pub.get('source', '')} | {_fmt(r['value'])} "
-                     f"({r['detail']}) | {rule} | **{r['verdict']}** |")
+        cells = [pub["claim"], shown, pub.get("source", ""), f"{_fmt(r['value'])} ({r['detail']})", rule]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + f" | **{r['verdict']}** |")
+    measured = {r["spec"]["id"] for r in rows}
+    for pub in paper.get("claims", []):
+        if pub["id"] not in measured:
+            cells = [pub["claim"], str(pub.get("value") if pub.get("value") is not None else "—"),
+                     pub.get("source", ""), "— (this preset has no measure for it)", "—"]
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " | **not measured** |")
     lines.append("")
     if figures:
         lines += ["## Figures", ""]

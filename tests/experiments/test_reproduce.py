@@ -86,8 +86,11 @@ def test_tiny_reproduction_writes_its_report(name, tmp_path):
     # Every claim the preset measures is in the table with a verdict; every seed is counted.
     for spec in preset.get("claims", []):
         claim = next(c for c in paper["claims"] if c["id"] == spec["id"])
-        line = next(ln for ln in text.splitlines() if ln.startswith(f"| {claim['claim']}"))
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"| {rep._cell(claim['claim'])} |"))
         assert any(v in line for v in ("**reproduced**", "**partly**", "**not**", "**not measured**"))
+    # Claims of the paper that the preset cannot measure are listed too, never hidden.
+    for claim in paper["claims"]:
+        assert f"| {rep._cell(claim['claim'])} |" in text
     n_cells = len(experiments.load_config(path.parent / "config.toml").cells())
     assert f"Seeds run: {2 * n_cells} " in text
     # Figures the preset names were drawn (or the report says why not).
