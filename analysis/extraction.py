@@ -55,6 +55,9 @@ def _symbols(net, task, alphabet):
     return symbols
 
 
+_START = -1  # provisional label of the initial state in _build
+
+
 @torch.no_grad()
 def explore(net, max_len: int, threshold=None):
     """States and verdicts of every string up to ``max_len`` (shortlex; node i*k+a of level l+1 is node i + symbol a).
@@ -102,6 +105,10 @@ def _build(net, levels, verdicts, symbols, quant, max_len, threshold):
     k = len(symbols)
     eye = torch.eye(k, dtype=torch.float64)
     labels = [quant(s) for s in levels]
+    # The initial state is a state of its own before minimisation: a k-means cluster or grid
+    # cell must not overrule the verdict on the empty string, nor where the first symbol
+    # leads. Minimisation merges it back when it behaves like its cell.
+    labels[0] = np.array([_START], dtype=np.int64)
     src, sym, dst = [], [], []
     for l in range(len(levels) - 1):
         src.append(np.repeat(labels[l], k))
@@ -127,7 +134,11 @@ def _build(net, levels, verdicts, symbols, quant, max_len, threshold):
         acc_v.append(accept_decision(net, net.readout(nxt), threshold)[0].numpy())
         frontier_states, frontier_labels = nxt[0], child
     src, sym, dst = (np.concatenate(a) for a in (src, sym, dst))
-    n = int(max(src.max(initial=0), dst.max(initial=0), *(l.max(initial=0) for l in labels))) + 1
+    n = int(max(src.max(initial=0), dst.max(initial=0), *(l.max(initial=0) for l in labels))) + 2
+    start = n - 1
+    src, dst = np.where(src == _START, start, src), np.where(dst == _START, start, dst)
+    acc_l = [np.where(l == _START, start, l) for l in acc_l]
+    labels[0] = np.array([start], dtype=np.int64)
     counts = np.zeros((n, k, n), dtype=np.int64)
     np.add.at(counts, (src, sym, dst), 1)
     seen = counts.sum(axis=2) > 0

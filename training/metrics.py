@@ -197,8 +197,10 @@ def depth_strings(lang, n_max: int, kind: str = "prediction") -> list[list[str]]
 
     Counting languages (with ``member(n)``): level n holds a1^n ... ak^n.
     Other languages: level L holds every string of length L that is a member
-    (prediction) or every string over the alphabet (recognition); level 0 (the
-    empty string) is not scored.
+    (prediction) or every string over the alphabet (recognition). In recognition
+    the empty string is scored with level 1 (Tomita's languages and Pollack's
+    training sets decide it too), so a network that misclassifies it has depth 0;
+    prediction has nothing to score in an empty string.
     """
     if isinstance(n_max, bool) or not isinstance(n_max, (int, np.integer)) or n_max < 1:
         raise ValueError(f"n_max must be an integer >= 1, got {n_max!r}")
@@ -213,6 +215,7 @@ def depth_strings(lang, n_max: int, kind: str = "prediction") -> list[list[str]]
     for _ in range(n_max):
         layer = [p + c for p in layer for c in lang.alphabet]
         levels.append(layer)
+    levels[0] = [""] + levels[0]
     return levels
 
 

@@ -131,6 +131,8 @@ def test_generalization_depth_regular_recognition():
         expect = 5
         for L in range(1, 6):
             strings = ["".join(t) for t in __import__("itertools").product("01", repeat=L)]
+            if L == 1:
+                strings = [""] + strings  # the empty string is scored with level 1
             m = training.evaluate(net.member(e), task, strings)
             if m["accuracy"][0] < 1:
                 expect = L - 1
@@ -201,3 +203,24 @@ def test_train_result_checks_lengths_and_plainness():
         training.TrainResult(**{**ok, "diverged": [False, True]})
     with pytest.raises(ValueError, match="cannot store"):
         training.TrainResult(**{**ok, "config": {"x": object()}})
+
+
+def test_recognition_depth_scores_the_empty_string(reference_dir):
+    """The published Tomita-1 network started at h0 = (0, 0) rejects the empty string and is
+    otherwise exact (published_weights.json): its depth on Tomita 1 (= 1*, empty string
+    included) must be 0, not the largest level."""
+    import json
+
+    from dynrec import grammars, models, training
+
+    pub = json.loads((reference_dir / "published_weights.json").read_text())["tomita1_dynamical_recognizer"]
+    net = models.SecondOrder.from_weights(W=pub["W"], P=pub["P"], h0=[0.0, 0.0])
+    lang = grammars.get("tomita1")
+    task = grammars.RecognitionTask(lang, length_range=(0, 6))
+    wrong = [s for s in [""] + [a + b for a in ("", "0", "1") for b in ("0", "1", "11")]
+             if training.evaluate(net, task, [s])["recognition_accuracy"][0] < 1]
+    assert wrong == [""]  # the construction is what the test claims
+    assert training.generalization_depth(net, task, 6).tolist() == [0]
+    started_right = models.SecondOrder.from_weights(W=pub["W"], P=pub["P"], h0=pub["h0"])
+    assert training.generalization_depth(started_right, task, 6).tolist() == [6]
+    assert training.depth_strings(lang, 2, "recognition")[0] == ["", "0", "1"]
