@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The CPU wheel first: an unpinned torch pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,dask,lstar]'
+	$(PY) -m pip install -q -e '.[test,dask,lstar,ray]'
 	touch $@
 
 demo: $(STAMP)

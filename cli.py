@@ -34,8 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path, help="experiment file (TOML)")
     r.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides the file)")
     r.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    r.add_argument("--backend", choices=("local", "dask"), default="local")
-    r.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    r.add_argument("--backend", choices=("local", "dask", "ray"), default="local",
+                   help="where chunks run: local processes, Dask, or Ray")
+    r.add_argument("--scheduler", default=None,
+                   help="Dask scheduler (tcp://host:8786) or Ray address (auto, ray://host:10001); "
+                        "default: start one here")
     r.add_argument("--out", type=Path, default=None, help="run directory (default runs/<name>)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set model.n_hidden=3 (repeatable)")

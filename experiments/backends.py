@@ -1,4 +1,4 @@
-"""Where chunks run: in this process, in local processes (joblib's loky), or on Dask.
+"""Where chunks run: in this process, in local processes (joblib's loky), on Dask or on Ray.
 
 Every backend takes chunks (one grid cell's seeds, as plain data) and a
 worker function ``worker(spec, seeds) -> list[record]``, and yields
@@ -19,6 +19,14 @@ that carry the error, and the run goes on.
   reschedules a chunk whose worker died and gives up after
   ``distributed.scheduler.allowed-failures`` deaths (set to ``retries`` for a
   cluster started here), which arrives here as ``KilledWorker``.
+* ``ray``: one Ray task per chunk (one CPU each) on a Ray cluster at an
+  address (``"auto"``, ``"ray://host:10001"``), on the Ray this process is
+  already connected to, or on a local Ray of ``workers`` CPUs started here
+  (and shut down afterwards). Ray reruns a task whose worker process died up
+  to ``retries`` times (``max_retries``); after that the chunk arrives here as
+  ``WorkerCrashedError`` and is reported. Only plain data crosses: the
+  worker's records come back with their checkpoint bytes and this process
+  writes every file.
 
 Results do not depend on the backend: a chunk's records are a function of
 (spec, seeds) alone (see ``dynrec.experiments.worker``).
@@ -33,7 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-__all__ = ["Chunk", "serial", "loky", "dask", "failed_records"]
+__all__ = ["Chunk", "serial", "loky", "dask", "ray", "check_ray", "failed_records"]
 
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -181,3 +189,87 @@ def dask(chunks: Iterable[Chunk], worker: Callable, workers: int, retries: int,
         if cluster is not None:
             cluster.close()
 
+
+RAY_MISSING = "backend 'ray' needs ray: pip install 'dynrec[ray]'"
+
+
+def check_ray(scheduler=None):
+    """Import ray and check ``scheduler`` (None or an address string); return the ``ray`` module.
+
+    Called by the runner before any work starts, so that a missing ray or a
+    bad scheduler is a ``ValueError`` before a run directory is made."""
+    try:
+        import ray as _ray
+    except ImportError as err:
+        raise ValueError(RAY_MISSING) from err
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ValueError(f"scheduler = {scheduler!r}: backend 'ray' needs a Ray address "
+                         "('auto', 'ray://host:10001', 'host:6379') or None to start Ray here")
+    if scheduler is not None and _ray.is_initialized():
+        raise ValueError(f"scheduler = {scheduler!r}, but this process is already connected to "
+                         "Ray; pass scheduler=None to use that connection, or ray.shutdown() first")
+    return _ray
+
+
+def ray(chunks: Iterable[Chunk], worker: Callable, workers: int, retries: int,
+        scheduler: str | None = None) -> Iterator[tuple[Chunk, list[dict]]]:
+    """Run chunks as Ray tasks (see the module docstring); yield them in completion order.
+
+    ``scheduler``: a Ray address (``"auto"``, ``"ray://host:10001"``; the
+    connection made here is closed when done, the cluster left running), or
+    None: use the Ray this process is already connected to (left connected),
+    else start a local Ray with ``workers`` CPUs and no dashboard, and shut it
+    down when done. Each task needs one CPU and runs with one torch thread
+    (:data:`THREAD_ENV` as the job's or the task's ``runtime_env``). At most
+    twice the cluster's CPUs of tasks are in flight, so finished results never
+    pile up in the object store. A remote cluster's nodes need dynrec (and the
+    worker's modules) installed, as for Dask."""
+    _ray = check_ray(scheduler)
+    from ray.exceptions import RayError, WorkerCrashedError
+
+    env = {"env_vars": dict(THREAD_ENV)}
+    started = False
+    task_options = {"num_cpus": 1, "max_retries": retries}
+    if _ray.is_initialized():  # the caller's own connection: used as it is, never shut down
+        task_options["runtime_env"] = env
+    else:
+        kwargs = {"num_cpus": workers} if scheduler is None else {"address": scheduler}
+        _ray.init(**kwargs, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                  logging_level="warning")
+        started = True
+    in_flight: dict = {}
+    try:
+        remote = _ray.remote(call).options(**task_options)
+        worker_ref = _ray.put(worker)  # pickled once, not once per chunk
+        window = max(2, 2 * int(_ray.cluster_resources().get("CPU", workers)))
+        pending = iter(chunks)
+        exhausted = False
+        while True:
+            while not exhausted and len(in_flight) < window:
+                c = next(pending, None)
+                if c is None:
+                    exhausted = True
+                else:
+                    in_flight[remote.remote(worker_ref, c.spec, c.seeds)] = c
+            if not in_flight:
+                return
+            refs = list(in_flight)
+            ready, rest = _ray.wait(refs, num_returns=1)
+            if rest:
+                ready += _ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+            for ref in ready:
+                c = in_flight.pop(ref)
+                try:
+                    result = _ray.get(ref)
+                except WorkerCrashedError as err:
+                    yield c, failed_records(c, f"Ray worker process died {retries + 1} times "
+                                               f"running this chunk: {err}")
+                except RayError as err:  # e.g. killed for memory, node lost, unpicklable result
+                    yield c, failed_records(c, f"{type(err).__name__}: {err}")
+                else:
+                    yield _finish(c, result)
+    finally:
+        for ref in in_flight:  # the consumer stopped early: do not leave work running
+            _ray.cancel(ref)
+        if started:
+            _ray.shutdown()

@@ -5,8 +5,8 @@ trained as one ensemble by :func:`dynrec.experiments.worker.run_chunk`.
 Chunks are cut from each cell's seed list in order (``seeds[0:chunk_size]``,
 ``seeds[chunk_size:2*chunk_size]``, ...), a function of the config alone, so
 neither the worker count nor the backend changes which seeds share an
-ensemble: results are bit for bit the same with 1 or K workers, locally or
-on Dask. A seed's numbers do not depend on the other seeds of its chunk
+ensemble: results are bit for bit the same with 1 or K workers, locally, on
+Dask or on Ray. A seed's numbers do not depend on the other seeds of its chunk
 either, up to float32 rounding (see the worker module).
 
 As each chunk finishes, its records (and checkpoints) are written atomically
@@ -30,7 +30,7 @@ from dynrec.experiments.store import RunDir, _now
 
 __all__ = ["run", "plan", "FailedRecordsWarning"]
 
-BACKENDS = ("local", "dask")
+BACKENDS = ("local", "dask", "ray")
 
 
 class FailedRecordsWarning(UserWarning):
@@ -61,11 +61,14 @@ def run(config: str | Path | Mapping | Experiment, *, seeds: int | Iterable[int]
     config : a TOML path, a dict of the same layout, or an :class:`Experiment`.
     seeds : replaces the config's seeds (a count or a list). Seeds may grow
         between runs into the same directory; that is not a changed config.
-    workers : processes (local) or LocalCluster workers (dask). ``1`` locally
-        runs in this process.
-    backend : ``"local"`` (joblib/loky processes) or ``"dask"``.
+    workers : processes (local), LocalCluster workers (dask) or the CPUs of a
+        local Ray started here (ray). ``1`` locally runs in this process.
+    backend : ``"local"`` (joblib/loky processes), ``"dask"`` or ``"ray"``.
     scheduler : for ``"dask"``: a ``dask.distributed.Client``, a scheduler
         address (``"tcp://host:8786"``), or None to start a LocalCluster here.
+        For ``"ray"``: a Ray address (``"auto"``, ``"ray://host:10001"``), or
+        None to use this process's Ray connection or else start a local Ray
+        of ``workers`` CPUs (shut down when the run ends).
     out : run directory; default ``runs/<name>``.
     overrides : ``"section.key=value"`` strings (the CLI's ``--set``).
     new : if ``out`` holds a different experiment, use ``out-2``, ``out-3``, ...
@@ -86,9 +89,11 @@ def run(config: str | Path | Mapping | Experiment, *, seeds: int | Iterable[int]
         raise ValueError(f"workers = {workers!r}: must be an integer >= 1")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries = {retries!r}: must be an integer >= 0")
-    if scheduler is not None and backend != "dask":
+    if scheduler is not None and backend not in ("dask", "ray"):
         raise ValueError(f"scheduler = {scheduler!r} given with backend = {backend!r}; "
-                         "a scheduler needs backend 'dask'")
+                         "a scheduler needs backend 'dask' or 'ray'")
+    if backend == "ray":
+        backends.check_ray(scheduler)
     exp = load_config(config, overrides, seeds=seeds, check=worker is None)
     if worker is None:
         from dynrec.experiments.worker import preflight, run_chunk
@@ -114,6 +119,8 @@ def run(config: str | Path | Mapping | Experiment, *, seeds: int | Iterable[int]
 
     if backend == "dask":
         stream = backends.dask(chunks, worker, workers, retries, scheduler)
+    elif backend == "ray":
+        stream = backends.ray(chunks, worker, workers, retries, scheduler)
     elif workers == 1:
         stream = backends.serial(chunks, worker)
     else:

@@ -20,14 +20,14 @@ from collections.abc import Mapping
 
 __all__ = ["dumps"]
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 def _key(key: str) -> str:
     if not isinstance(key, str):
         raise TypeError(f"TOML keys must be str, got {key!r}")
-    return key if _BARE.match(key) else _string(key)
+    return key if _BARE.fullmatch(key) else _string(key)  # fullmatch: "$" would let "a\n" pass
 
 
 def _string(s: str) -> str:

@@ -156,7 +156,7 @@ def test_worker_that_keeps_dying_is_reported_not_fatal(tmp_path, fakes):
 
 
 def test_bad_arguments_are_refused_before_any_work(tmp_path, fakes):
-    for kwargs, msg in [({"backend": "ray"}, "backend = 'ray': must be one of 'local', 'dask'"),
+    for kwargs, msg in [({"backend": "spark"}, "backend = 'spark': must be one of 'local', 'dask', 'ray'"),
                         ({"workers": 0}, "workers = 0: must be an integer >= 1"),
                         ({"retries": -1}, "retries = -1: must be an integer >= 0"),
                         ({"scheduler": "tcp://x:1"}, "a scheduler needs backend 'dask'")]:
