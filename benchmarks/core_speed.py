@@ -1,4 +1,4 @@
-"""Speed of the ensemble core (issue 10): the fused SRN path against the plain step loop and torch.nn.
+"""Speed of the ensemble core (issue 10): the fused SRN/LSTM paths against the plain step loop and torch.nn.
 
 Workload (the issue's): a^n b^n next-symbol prediction with a start symbol,
 3 inputs (a, b, ^), 3 outputs (a, b, $), the ten strings n = 1..10 as one batch
@@ -8,13 +8,18 @@ every member.  Network-steps/s = E * B * T / seconds (padded steps, as the plain
 ensemble computes them; 120 of the 210 steps per member are real symbols).
 
 Variants, all in this one run:
-* ``fused``  - ``net(x)``: the default path (``models.fast``, the fused SRN node);
+* ``fused``  - ``net(x)``: the default path (``models.fast``: the fused SRN / LSTM nodes);
 * ``plain``  - the same ``net(x)`` inside ``models.fast.disabled()`` (the step loop
   with per-step ``bmm`` under autograd: the "plain einsum/bmm ensemble");
 * ``torch.nn loop`` - what a user would write: per member one ``torch.nn.RNN`` +
   ``torch.nn.Linear`` + ``torch.optim.Adam`` and ``F.cross_entropy``, looped;
   timed on up to ``LOOP_CAP`` members and scaled linearly beyond (its cost per
   member is constant).
+
+Last, ``training.BPTT.fit`` itself on the SRN-2 E = 4096 workload (the ten strings as
+one minibatch per member, Adam, 2 epochs) with the loss's cross-entropy as
+``training.losses.cross_entropy`` (max + log-sum-exp over the output slices) and as
+the previous ``F.cross_entropy`` (log_softmax), swapped in the same run.
 
 The two ensemble variants use the same loss code (cross-entropy written over
 the O output slices, so it costs the same in either memory layout).
@@ -39,8 +44,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dynrec import grammars, models
+from dynrec import grammars, models, training
 from dynrec.models import fast
+from dynrec.training import losses
 
 SECTION = "## core_speed.py"
 LOOP_CAP = 64
@@ -157,6 +163,35 @@ def online_epoch_loop(E: int, data, gen):
     return run
 
 
+def fit_epoch_seconds(E: int, epochs: int = 2) -> float:
+    """Seconds per epoch of ``training.BPTT.fit`` (SRN-2, the ten strings, one minibatch, Adam)."""
+    task = grammars.PredictionTask(grammars.get("anbn"), markers=True)
+    strings = ["a" * n + "b" * n for n in range(1, 11)]
+    net = models.build("srn", 3, 2, 3, ensemble=E, seed=0)
+    trainer = training.BPTT(mode="full", loss="ce", optimizer="adam", lr=LR, batch_size=10, epochs=epochs)
+    t0 = time.perf_counter()
+    trainer.fit(net, task, seed=0, strings=strings)
+    return (time.perf_counter() - t0) / epochs
+
+
+def _log_softmax_ce(logits, target):
+    """The previous formula of ``training.losses.cross_entropy`` (for the before/after row)."""
+    return F.cross_entropy(logits.flatten(0, -2), target.flatten(), reduction="none").view(target.shape)
+
+
+def loss_seconds(E: int, fn) -> float:
+    """Best seconds of forward+backward of the per-position loss alone on [E, 10, 21, 3] logits."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(E, 10, 21, 3, generator=g) * 3
+    target = torch.randint(0, 3, (E, 10, 21), generator=g)
+
+    def run():
+        y = logits.clone().requires_grad_()
+        fn(y, target).sum().backward()
+
+    return timeit(run, 0.3)
+
+
 def peak_rss_child(E: int, iters: int) -> dict:
     """Train a 2-unit SRN ensemble of E members for ``iters`` iterations in a fresh process; peak RSS."""
     code = f"""
@@ -230,10 +265,15 @@ def main() -> None:
     line("SRN-3 forward only, plain ensemble", E, plain)
     line("SRN-3 forward only, fused (default)", E, fused, plain, "plain")
     notes["fwd"] = fused
-    # 3. 10-unit LSTM (no fused path yet: the plain ensemble is what runs)
+    # 3. 10-unit LSTM: fused node (models/fast_lstm.py) against the plain loop, twice (shared CPU)
     E = 1024
-    lstm = E * B * T / timeit(ensemble_iteration("lstm", E, 10, data), min_time)
-    line("LSTM-10 train, ensemble (plain; no fused LSTM)", E, lstm)
+    lstm, lstm_plain = 0.0, 0.0
+    for _ in range(2):
+        lstm = max(lstm, E * B * T / timeit(ensemble_iteration("lstm", E, 10, data), min_time))
+        with fast.disabled():
+            lstm_plain = max(lstm_plain, E * B * T / timeit(ensemble_iteration("lstm", E, 10, data), min_time))
+    line("LSTM-10 train, plain ensemble (fast.disabled)", E, lstm_plain)
+    line("LSTM-10 train, fused (default)", E, lstm, lstm_plain, "plain")
     notes["lstm"] = lstm
     # 4. online learning, one string per update per member, E = 256
     E = 256
@@ -248,6 +288,21 @@ def main() -> None:
     line("online SRN-2, default net(x) (E * B = 256 < FUSED_MIN_ROWS: plain)", E, E * real / t_fused,
          E * real / t_loop, "loop")
     notes["online"] = t_loop / t_fused
+    # 4b. the loss alone, and BPTT.fit, with the cross-entropy before / after
+    E = 4096
+    l_new, l_old = loss_seconds(E, losses.cross_entropy), loss_seconds(E, _log_softmax_ce)
+    saved = losses.cross_entropy
+    f_new, f_old = fit_epoch_seconds(E), 0.0
+    try:
+        losses.cross_entropy = _log_softmax_ce
+        f_old = fit_epoch_seconds(E)
+    finally:
+        losses.cross_entropy = saved
+    fit_rows = [("per-position cross-entropy alone, fwd+bwd, [4096,10,21,3]", l_old, l_new),
+                ("BPTT.fit, SRN-2, seconds per epoch", f_old, f_new)]
+    for name, old, new in fit_rows:
+        print(f"{name:60s} log_softmax {old * 1e3:8.1f} ms   slices {new * 1e3:8.1f} ms   {old / new:.2f}x",
+              flush=True)
     # 5. memory
     mem = peak_rss_child(10_000, 3)
     print(f"10,000 members: peak RSS {mem['peak_mb']:.0f} MB ({mem['before_mb']:.0f} MB before building), "
@@ -265,7 +320,8 @@ def main() -> None:
     targets = [
         ("SRN-2 E=4096 train >= 30M steps/s", f"{f4096 / 1e6:.1f}M ({f4096 / p4096:.1f}x plain)", f4096 >= 30e6),
         ("SRN-2 E=256 train >= 100x torch.nn loop", f"{f256 / l256:.0f}x", f256 / l256 >= 100),
-        ("LSTM-10 E=1024 train >= 3M steps/s", f"{notes['lstm'] / 1e6:.2f}M", notes["lstm"] >= 3e6),
+        ("LSTM-10 E=1024 train >= 3M steps/s", f"{notes['lstm'] / 1e6:.2f}M ({lstm / lstm_plain:.2f}x plain)",
+         notes["lstm"] >= 3e6),
         ("SRN-3 E=4096 forward >= 60M steps/s", f"{notes['fwd'] / 1e6:.1f}M", notes["fwd"] >= 60e6),
         ("online E=256 >= 100x torch.nn loop", f"{notes['online']:.0f}x", notes["online"] >= 100),
         ("10,000 x SRN-2 trains, peak RSS < 2 GB", f"{mem['peak_mb']:.0f} MB", mem["peak_mb"] < 2048),
@@ -275,24 +331,37 @@ def main() -> None:
     table += [f"| {n} | {E} | {r:,.0f} | {q} |" for n, E, r, q in rows]
     tt = ["| target | measured | met |", "|---|---|---|"]
     tt += [f"| {n} | {m} | {'yes' if ok else '**no**'} |" for n, m, ok in targets]
+    load = os.getloadavg()[0]
     body = "\n".join([
         SECTION, "",
         "The ensemble core on the issue-10 workload: a^n b^n prediction with a start symbol (3 in, 3 out), "
         f"the strings n = 1..10 as one batch (B = {B}, T = {T}), full BPTT, summed cross-entropy, Adam; "
         "network-steps/s = E * B * T / best time of one forward+backward+update (online rows: real "
         "symbols / time of one epoch of 10 single-string updates).  'fused' is the default `net(x)` "
-        "(models/fast_srn.py), 'plain' the same call inside `models.fast.disabled()`, the loop one "
-        "torch.nn.RNN + Linear + Adam per member.",
+        "(models/fast_srn.py, models/fast_lstm.py), 'plain' the same call inside `models.fast.disabled()`, "
+        "the loop one torch.nn.RNN + Linear + Adam per member.  The LSTM rows are the best of two "
+        "alternating measurements each.",
         "",
         "Command: `.venv/bin/python benchmarks/core_speed.py`" + (" --quick" if args.quick else ""),
         f"Machine: 2-core CPU, torch {torch.__version__.split('+')[0]} CPU, 1 thread; load average "
-        f"{os.getloadavg()[0]:.1f} at the end (the cores are shared with other jobs; ratios come from "
+        f"{load:.1f} at the end (the cores are shared with other jobs; ratios come from "
         "one run).",
+        *([] if load <= 2.0 else [
+            "", f"**Loaded machine**: the load average was {load:.1f} on 2 cores during this run (other jobs "
+            "shared them), so absolute rates are depressed and even same-run ratios are noisy (the "
+            "torch.nn loop and the ensembles suffer the contention differently).  Re-run on a quiet "
+            "machine before quoting a number; a 'yes' below that rests on a ratio is not established."]),
         "", *table, "",
         f"Memory: 10,000 two-unit SRNs training (fused path, 3 iterations, fresh process): peak RSS "
         f"{mem['peak_mb']:.0f} MB ({mem['before_mb']:.0f} MB after imports), "
         f"{mem['seconds_per_iter']:.2f} s per iteration.",
         "", *tt, "",
+        "The training loss's cross-entropy (`training.losses.cross_entropy`, max + log-sum-exp over "
+        "the O output slices) against the previous `F.cross_entropy` (log_softmax), same run; "
+        "`BPTT.fit` is the whole trainer (data, per-member optimiser, per-epoch metrics), SRN-2, "
+        "E = 4096, the ten strings as one minibatch, Adam, 2 epochs:",
+        "", "| | log_softmax | output slices | ratio |", "|---|---:|---:|---:|",
+        *[f"| {n} | {o * 1e3:.1f} ms | {w * 1e3:.1f} ms | {o / w:.2f}x |" for n, o, w in fit_rows], "",
         *(["Where the time goes (torch.profiler, top ops by self CPU time, one iteration of the SRN-2 "
            "workload):", "", *prof, ""] if prof else []),
     ])

@@ -56,6 +56,29 @@ def squash(logits: torch.Tensor, activation: str) -> torch.Tensor:
     return torch.tanh(logits) if activation == "tanh" else torch.sigmoid(logits)
 
 
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-position cross-entropy of the softmax over the last axis: ``logits [..., O]``, ``target [...]``
+    long in ``[0, O)`` -> ``[...]``; the numbers of ``F.cross_entropy(..., reduction="none")``.
+
+    Written as ``(m - y_target) + log(sum_o exp(y_o - m))`` with ``m = max_o y_o`` over the O
+    output slices: for the handful of outputs of these tasks (O = 2..7) that is a few
+    elementwise ops over all positions at once, where ``log_softmax`` runs a reduction
+    kernel per row of length O and materialises an [..., O] result and its gradient
+    (3x slower for the E = 4096 ensembles of benchmarks/core_speed.py).  ``m`` is held
+    constant for the gradient: the derivative, softmax minus one-hot, does not depend on it.
+    """
+    ys = logits.unbind(-1)
+    with torch.no_grad():
+        top = ys[0]
+        for y in ys[1:]:
+            top = torch.maximum(top, y)
+    total = torch.exp(ys[0] - top)
+    for y in ys[1:]:
+        total = total + torch.exp(y - top)
+    picked = logits.gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    return (top - picked) + torch.log(total)  # shift first: no rounding at the scale of |y|
+
+
 def _sse_targets(onehot: torch.Tensor, activation: str) -> torch.Tensor:
     return 2.0 * onehot - 1.0 if activation == "tanh" else onehot
 
@@ -74,8 +97,7 @@ def prediction_losses(logits, targets, legal, mask, loss: str, activation: str) 
     n_out = logits.shape[-1]
     safe = targets.clamp(min=0).expand(logits.shape[:-1])
     if loss == "ce":
-        per = F.cross_entropy(logits.flatten(0, -2), safe.flatten(), reduction="none")
-        per = per.view(logits.shape[:-1])
+        per = cross_entropy(logits, safe)
     elif loss == "sse":
         t = _sse_targets(F.one_hot(safe, n_out).to(logits.dtype), activation)
         per = 0.5 * (squash(logits, activation) - t).pow(2).sum(-1)
@@ -98,8 +120,7 @@ def recognition_losses(final_logits, labels, loss: str, activation: str) -> torc
                                                   reduction="none")
     classes = labels.round().long()
     if loss == "ce":
-        per = F.cross_entropy(final_logits.flatten(0, -2), classes.flatten(), reduction="none")
-        return per.view(labels.shape)
+        return cross_entropy(final_logits, classes)
     onehot = F.one_hot(classes, n_out).to(final_logits.dtype)
     if loss == "sse":
         return 0.5 * (squash(final_logits, activation) - _sse_targets(onehot, activation)).pow(2).sum(-1)

@@ -1,0 +1,179 @@
+"""The fused LSTM path (models/fast_lstm.py) gives the numbers of the plain step loop.
+
+Every comparison runs the same network twice: through ``net(...)`` with the
+fused path forced on (``FUSED_MIN_ROWS = 0``) and inside ``fast.disabled()``
+(the loop over ``LSTM._cell``, i.e. ``step``'s arithmetic), and compares
+logits, states and the gradients of every parameter, of the input and of a
+given initial state.  Options the fused node does not implement must fall back.
+"""
+
+import pytest
+import torch
+
+from dynrec import models
+from dynrec.models import fast
+from dynrec.models.fast_lstm import lstm_forward
+from dynrec.models.lstm import LSTM
+
+TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
+
+
+@pytest.fixture
+def always_fused(monkeypatch):
+    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
+
+
+def _run(net, x, lengths=None, h0=None, fused=True):
+    x = x.clone().requires_grad_()
+    h0 = None if h0 is None else h0.detach().clone().requires_grad_()
+    net.zero_grad(set_to_none=True)
+    with (torch.enable_grad() if fused else fast.disabled()):
+        logits, states = net(x, lengths=lengths, h0=h0)
+    # a loss reaching logits, h and c, with different weights per position
+    w = torch.linspace(0.5, 1.5, logits.numel(), dtype=logits.dtype).reshape(logits.shape)
+    (torch.sin(logits) * w).sum().add((states ** 2 * torch.arange(1, states.shape[-1] + 1)).sum() * 0.1).backward()
+    grads = {n: p.grad.clone() for n, p in net.named_parameters()}
+    grads["x"] = x.grad.clone()
+    if h0 is not None:
+        grads["h0_given"] = h0.grad.clone()
+    return logits.detach(), states.detach(), grads
+
+
+def _compare(net, x, **kw):
+    a, b = _run(net, x, fused=True, **kw), _run(net, x, fused=False, **kw)
+    assert set(a[2]) == set(b[2])
+    tol = TOL[net.dtype]
+    for name, u, v in [("logits", a[0], b[0]), ("states", a[1], b[1])] + [(n, a[2][n], b[2][n]) for n in b[2]]:
+        assert u.shape == v.shape, name
+        scale = max(1.0, float(v.abs().max()))
+        err = float((u - v).abs().max())
+        assert err <= tol * scale, f"{name}: max error {err:.3g} (scale {scale:.3g})"
+    return a
+
+
+def _data(shape, dtype, seed=0):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def _uses_fused(net, x):
+    """Whether ``net(x)`` would take the fused node (dispatch check, no computation)."""
+    return fast.fast_forward(net, x, x.dim() == 4, net.initial_state(x.shape[-3]), None) is not None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("peephole", [False, True])
+def test_matches_plain_loop(always_fused, dtype, peephole):
+    # init_range 0.5: gates away from 1/2, so every term of the backward matters
+    net = models.build("lstm", 3, 4, 3, ensemble=5, seed=3, dtype=dtype, peephole=peephole, init_range=0.5)
+    x = _data((4, 9, 3), dtype)
+    assert _uses_fused(net, x)
+    _compare(net, x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("peephole", [False, True])
+def test_per_member_inputs_padding_and_given_h0(always_fused, dtype, peephole):
+    net = models.build("lstm", 2, 3, 2, ensemble=4, seed=1, dtype=dtype, peephole=peephole, init_range=0.5)
+    x = _data((4, 5, 7, 2), dtype)
+    lengths = torch.tensor([7, 0, 3, 1, 6])
+    h0 = _data((4, 5, 6), dtype, seed=2)
+    logits, states, _ = _compare(net, x, lengths=lengths, h0=h0)
+    # a row of length 0 holds (h0, c0) throughout; a row of length 3 holds its state after step 3
+    assert torch.equal(states[:, 1], h0[:, 1, None].expand(-1, 7, -1))
+    assert torch.equal(states[:, 2, 3:], states[:, 2, 2:3].expand(-1, 4, -1))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_learned_h0_torch_init_and_forget_bias(always_fused, dtype):
+    net = models.build("lstm", 3, 5, 2, ensemble=3, seed=5, dtype=dtype, h0="learned", init="torch",
+                       forget_bias=2.0, output_activation="identity")
+    with torch.no_grad():
+        net.h0.copy_(_data(net.h0.shape, dtype, seed=9))  # non-zero h and c to start from
+    _compare(net, _data((3, 6, 3), dtype), lengths=torch.tensor([6, 2, 4]))
+    assert net.h0.requires_grad
+
+
+def test_states_follow_public_step(always_fused):
+    """Fused states equal a hand loop over the public ``step`` (float64), peepholes on."""
+    net = models.build("lstm", 3, 3, 2, ensemble=3, seed=7, dtype=torch.float64, peephole=True, init_range=0.5)
+    x = _data((2, 8, 3), torch.float64)
+    logits, states = net(x)
+    h = net.initial_state(2)
+    for t in range(8):
+        h = net.step(h, x[:, t])
+        assert torch.allclose(states[:, :, t], h, atol=1e-13, rtol=0)
+    assert torch.allclose(logits, net.readout(states.contiguous()), atol=1e-13, rtol=0)
+
+
+def test_gradients_match_finite_differences(always_fused):
+    net = models.build("lstm", 2, 2, 2, ensemble=2, seed=4, dtype=torch.float64, peephole=True, init_range=0.6)
+    x = _data((3, 5, 2), torch.float64)
+    lengths = torch.tensor([5, 2, 4])
+
+    def loss():
+        logits, states = net(x, lengths=lengths)
+        return logits.sin().sum() + states.pow(2).sum()
+
+    net.zero_grad()
+    loss().backward()
+    eps = 1e-6
+    for name in ("w_hh", "w_ih", "b", "w_peep", "w_ho"):
+        p = getattr(net, name)
+        flat = p.detach().view(-1)
+        for idx in range(0, flat.numel(), 5):
+            with torch.no_grad():
+                flat[idx] += eps
+                up = loss().item()
+                flat[idx] -= 2 * eps
+                down = loss().item()
+                flat[idx] += eps
+            assert abs((up - down) / (2 * eps) - p.grad.view(-1)[idx].item()) < 1e-6, (name, idx)
+
+
+def test_dispatch_rules(monkeypatch):
+    x = torch.zeros(2, 3, 3)
+    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
+    for opts in ({}, {"peephole": True}, {"init": "torch", "h0": "learned", "forget_bias": 0.0}):
+        net = models.build("lstm", 3, 2, 3, ensemble=2, seed=0, **opts)
+        assert _uses_fused(net, x), opts
+    net = models.build("lstm", 3, 2, 3, ensemble=2, seed=0)
+    with fast.disabled():
+        assert not _uses_fused(net, x)
+    # variants and stacks the fused node does not implement run the plain loop
+    for opts in ({"variant": "coupled"}, {"variant": "no_forget"}, {"n_layers": 2},
+                 {"n_layers": 2, "peephole": True}):
+        other = models.build("lstm", 3, 2, 3, ensemble=2, seed=0, **opts)
+        assert not _uses_fused(other, x), opts
+
+    class Custom(LSTM):
+        def _cell(self, parts, p):
+            return super()._cell(parts, p)
+
+    assert not _uses_fused(Custom(3, 2, 3, 2), x)
+    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 4096)
+    assert not _uses_fused(net, x)  # small runs stay on the plain loop
+
+
+def test_fallback_variants_still_run(always_fused):
+    """A variant that falls back gives the plain loop's numbers (the dispatch does not break it)."""
+    net = models.build("lstm", 3, 2, 3, ensemble=2, seed=0, variant="coupled", dtype=torch.float64)
+    x = _data((2, 4, 3), torch.float64)
+    with fast.disabled():
+        want = net(x)
+    got = net(x)
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+def test_second_derivative_refuses(always_fused):
+    net = models.build("lstm", 3, 2, 3, ensemble=2, seed=0, dtype=torch.float64)
+    logits, _ = net(torch.randn(2, 4, 3, dtype=torch.float64))
+    (g,) = torch.autograd.grad(logits.sum(), net.w_hh, create_graph=True)
+    with pytest.raises(RuntimeError):
+        g.sum().backward()
+
+
+def test_direct_call_shapes():
+    net = models.build("lstm", 3, 4, 2, ensemble=3, seed=0)
+    x = _data((5, 6, 3), torch.float32)
+    logits, states = lstm_forward(net, x, False, net.initial_state(5), None)
+    assert logits.shape == (3, 5, 6, 2) and states.shape == (3, 5, 6, 8)

@@ -1,0 +1,83 @@
+"""``training.losses.cross_entropy`` (max + log-sum-exp over the output slices) gives the numbers
+of ``torch.nn.functional.cross_entropy``, and the losses built on it keep their masking."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dynrec.training.losses import cross_entropy, prediction_losses, recognition_losses
+
+TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
+
+
+def _logits(shape, dtype, scale=3.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(shape, generator=g, dtype=dtype) * scale).requires_grad_()
+
+
+def _close(a, b, dtype, what):
+    a, b = a.detach(), b.detach()
+    scale = max(1.0, float(b.abs().max()))
+    err = float((a - b).abs().max())
+    assert err <= TOL[dtype] * scale, f"{what}: max error {err:.3g} (scale {scale:.3g})"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n_out", [2, 3, 7])
+def test_matches_torch_cross_entropy(dtype, n_out):
+    logits = _logits((5, 4, 6, n_out), dtype)
+    target = torch.randint(0, n_out, (5, 4, 6), generator=torch.Generator().manual_seed(1))
+    got = cross_entropy(logits, target)
+    want = F.cross_entropy(logits.flatten(0, -2), target.flatten(), reduction="none").view(target.shape)
+    _close(got, want, dtype, "loss")
+    w = torch.linspace(0.2, 2.0, target.numel(), dtype=dtype).view(target.shape)  # weights per position
+    (g_got,) = torch.autograd.grad((got * w).sum(), logits)
+    (g_want,) = torch.autograd.grad((want * w).sum(), logits)
+    _close(g_got, g_want, dtype, "gradient")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_large_logits_stay_finite(dtype):
+    """The max shift keeps exp from overflowing, as log_softmax does."""
+    logits = torch.tensor([[1000.0, -1000.0, 999.0], [-500.0, -501.0, -502.0], [88.0, 89.0, 0.0]],
+                          dtype=dtype, requires_grad=True)
+    target = torch.tensor([2, 0, 1])
+    got = cross_entropy(logits, target)
+    want = F.cross_entropy(logits, target, reduction="none")
+    assert torch.isfinite(got).all()
+    _close(got, want, dtype, "loss")
+    (g,) = torch.autograd.grad(got.sum(), logits)
+    (h,) = torch.autograd.grad(want.sum(), logits)
+    _close(g, h, dtype, "gradient")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_prediction_losses_mask_and_broadcast(dtype):
+    """Against the previous formula (F.cross_entropy then a where on the mask): values, zero loss
+    and zero gradient at masked positions, targets of -1 there, targets shared by members."""
+    E, B, L, O = 4, 3, 5, 3
+    logits = _logits((E, B, L, O), dtype, seed=2)
+    g = torch.Generator().manual_seed(3)
+    targets = torch.randint(0, O, (1, B, L), generator=g)
+    mask = torch.rand(1, B, L, generator=g) > 0.4
+    targets = torch.where(mask, targets, torch.full_like(targets, -1))
+    legal = torch.zeros(1, B, L, O, dtype=dtype)
+    got = prediction_losses(logits, targets, legal, mask, "ce", "identity")
+    safe = targets.clamp(min=0).expand(E, B, L)
+    old = F.cross_entropy(logits.flatten(0, -2), safe.flatten(), reduction="none").view(E, B, L)
+    want = torch.where(mask, old, torch.zeros((), dtype=dtype))
+    _close(got, want, dtype, "loss")
+    assert torch.equal(got[:, ~mask[0]], torch.zeros_like(got[:, ~mask[0]]))
+    (g_got,) = torch.autograd.grad(got.sum(), logits)
+    (g_want,) = torch.autograd.grad(want.sum(), logits)
+    _close(g_got, g_want, dtype, "gradient")
+    assert torch.equal(g_got[:, ~mask[0]], torch.zeros_like(g_got[:, ~mask[0]]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_recognition_losses_several_units(dtype):
+    final = _logits((3, 6, 2), dtype, seed=4)
+    labels = torch.tensor([[1, 0, 0, 1, 1, 0]])
+    got = recognition_losses(final, labels, "ce", "identity")
+    want = F.cross_entropy(final.flatten(0, 1), labels.expand(3, 6).flatten(), reduction="none").view(3, 6)
+    _close(got, want, dtype, "loss")
