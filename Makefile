@@ -15,7 +15,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/dynrec reproduce wiles-elman-1995 --quick --out runs/demo
+	$(VENV)/bin/dynrec reproduce wiles-elman-1995 --quick --workers 2 --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

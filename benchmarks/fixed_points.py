@@ -279,14 +279,20 @@ def lstm_section(args):
     table = "\n".join(lines)
     print(table)
     verdict = []
-    for rule, what in (("stall", "stopped when q stalls"), ("fpf", "FixedPointFinder's stopping rule"),
-                       ("oracle", "stopped by an oracle the moment all 8 are found to 1e-10")):
-        if rule in best:
-            r = best[rule][1] / f["t_ours"]
-            verdict.append(f"| fastest Adam-on-q that finds all 8, {what} | {best[rule][0]} | {r:.1f}x | "
-                           f"{'yes' if r >= 10 else '**no**'} |")
-        else:
-            verdict.append(f"| fastest Adam-on-q that finds all 8, {what} | none found all 8 | — | — |")
+    ours = [(f"dynrec, the same {args.inits} starts", f["t_ours"], f["n_stable"] == 8)]
+    ours.append(("dynrec, first 128 of them", f["t_small"], f["small_found"] == 8))
+    for who, t_us, ok in ours:
+        for rule, what in (("stall", "stopped when q stalls"), ("fpf", "FixedPointFinder's stopping rule"),
+                           ("oracle", "stopped by an oracle once all 8 are found to 1e-10")):
+            if not ok:
+                verdict.append(f"| {who} | — | did not find all 8 | — | **no** |")
+                break
+            if rule in best:
+                r = best[rule][1] / t_us
+                verdict.append(f"| {who} | fastest Adam-on-q that finds all 8, {what} | {best[rule][0]} | "
+                               f"{r:.1f}x | {'yes' if r >= 10 else '**no**'} |")
+            else:
+                verdict.append(f"| {who} | Adam-on-q, {what} | none found all 8 | — | — |")
     checks = (f"Checks: {f['n_stable']} stable fixed points (target 8), {f['patterns']} distinct memory states "
               f"(sign of the readout at each point; smallest |output| {f['min_abs_out']:.2f}), largest residual "
               f"|F(h*) - h*| of all {f['n_points']} points recomputed with `net.step` in float64: {f['max_res']:.1e} "
@@ -315,8 +321,15 @@ def lstm_section(args):
         "<= 1e-10 (a lower bound for any rule). 'found' = a baseline point within 1e-3 of a dynrec stable point; "
         "the residual column is the largest residual |F(h) - h| of the baseline points that found them.\n\n"
         + table + "\n\n" + checks + "\n\n"
-        "| target: dynrec >= 10x faster than | baseline | ratio | met |\n|---|---|---:|---|\n"
-        + "\n".join(verdict) + "\n")
+        "| target: dynrec >= 10x faster | than | baseline run | ratio | met |\n|---|---|---|---:|---|\n"
+        + "\n".join(verdict) + "\n\n"
+        "Why the margin is small with identical starts: one Levenberg–Marquardt iteration costs a Jacobian, i.e. "
+        "S = 32 rows of `net.step` forward and backward per start, against one row for an Adam step, so ~10 "
+        "Newton iterations cost about as much as a few hundred Adam iterations; the stable points of a trained "
+        "flip-flop are attractors of F, where q is well conditioned and a well-tuned Adam converges fast. "
+        "dynrec's gains are that it needs far fewer starts, no learning rate or stopping rule to tune (at lr 1 "
+        "Adam misses points; with FixedPointFinder's rule it runs to the iteration cap), residuals at rounding "
+        "level, and the saddles with their Jacobians in the same call.\n")
 
 
 def main():
@@ -343,7 +356,7 @@ def main():
     path = Path(__file__).with_name("RESULTS.md")
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     pattern = re.compile(r"## fixed_points\.py\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    text = pattern.sub(lambda _m: section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
 
 
