@@ -31,10 +31,8 @@ Writes the section ``## core_speed.py`` of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -47,6 +45,7 @@ import torch.nn.functional as F
 from dynrec import grammars, models, training
 from dynrec.models import fast
 from dynrec.training import losses
+from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 SECTION = "## core_speed.py"
 LOOP_CAP = 64
@@ -367,12 +366,7 @@ def main() -> None:
     ])
     print("\n" + body)
     if not args.no_write:
-        path = Path(__file__).with_name("RESULTS.md")
-        text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: body + "\n", text) if pattern.search(text) else \
-            text.rstrip("\n") + "\n\n" + body + "\n"
-        path.write_text(text)
+        write_section(body)
 
 
 if __name__ == "__main__":

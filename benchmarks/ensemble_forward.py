@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
-from pathlib import Path
 
 import torch
 
 from dynrec import models
+from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 B, T, I, H, O = 16, 20, 3, 2, 3
 LOOP_CAP = 256
@@ -112,11 +111,7 @@ def main() -> None:
         "", *table, ""])
     print("\n" + body)
     if not args.no_write:
-        path = Path(__file__).with_name("RESULTS.md")
-        text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: body + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
-        path.write_text(text)
+        write_section(body)
 
 
 if __name__ == "__main__":

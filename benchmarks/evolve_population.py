@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,6 +34,7 @@ from deap import algorithms, base, creator, tools
 from torch import nn
 
 from dynrec import grammars, models, training
+from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 SECTION = "## evolve_population.py"
 POP, H, SIGMA = 256, 3, 0.1
@@ -151,12 +150,7 @@ def main():
         f"{result.log[-1]['best_loss']:.3f}. Target of the issue: >= 50x.", ""])
     print("\n" + body)
     if not args.no_write:
-        path = Path(__file__).with_name("RESULTS.md")
-        text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = (pattern.sub(lambda _: body + "\n", text) if pattern.search(text)
-                else text.rstrip("\n") + "\n\n" + body)
-        path.write_text(text)
+        write_section(body)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.optimize import root
 
 from dynrec import analysis, models
+from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 
 def baseline(U, W, b, starts, k, tol=1e-10):
@@ -353,11 +352,7 @@ def main():
         section = section.rstrip("\n") + "\n\n" + lstm_section(args)
     cmd = " ".join(["`.venv/bin/python benchmarks/fixed_points.py"] + sys.argv[1:]) + "`"
     section = section.replace("@@CMD@@", cmd) + f"\nWhole run: {time.time() - t0:.0f} s wall.\n"
-    path = Path(__file__).with_name("RESULTS.md")
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"## fixed_points\.py\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(lambda _m: section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    write_section(section)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from dynrec import grammars, models, training
+from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 SECTION = "## train_ensemble.py"
 E, H = 256, 2
@@ -112,12 +111,7 @@ def main():
         "Targets of the issue: >= 50x online, >= 10x with minibatches of 32.", ""])
     print("\n" + body)
     if not args.no_write:
-        path = Path(__file__).with_name("RESULTS.md")
-        text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = (pattern.sub(lambda _: body + "\n", text) if pattern.search(text)
-                else text.rstrip("\n") + "\n\n" + body)
-        path.write_text(text)
+        write_section(body)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,13 @@ Writes (or replaces) the section ``## window_vs_recurrent.py`` in benchmarks/RES
 from __future__ import annotations
 
 import argparse
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from dynrec import grammars, models, training
+from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 SECTION = "## window_vs_recurrent.py"
 MODELS = [  # (label, kind, n_hidden, options)
@@ -105,11 +104,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
-        path = Path(__file__).with_name("RESULTS.md")
-        text = path.read_text() if path.exists() else "# Benchmark results\n"
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: table + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + table
-        path.write_text(text)
+        write_section(table)
 
 
 if __name__ == "__main__":
