@@ -24,11 +24,17 @@ of the b's when the component crosses a readout threshold θ, i.e. after
 b's. Counting is right when the crossing falls in the n-th step, n-1 < m(n) <= n,
 for every n. If |λ_a||λ_b| = 1 exactly (r = 1: "the products balance") one
 offset works for all n and the depth is unbounded; otherwise m(n) - n drifts by
-(r - 1) per count. With the crossing centred in its step at n = 1 (offset
-``margin`` = 1/2 of a step on either side; the best a trained network can do),
-the count stays right while (n - 1)|1 - r| < margin, so
+(r - 1) per count. The offset K = (ln θ - ln c)/ln|λ_b| is the network's to
+choose. Every n <= N is right iff n - 1 < K + r n <= n for n = 1..N; for r < 1
+the binding cases are n = 1 (K <= 1 - r) and n = N (K > N(1 - r) - 1), for r > 1
+the other way round, so some offset works iff (N - 1)|1 - r| < 1. The best
+offset therefore gives
 
-    predicted depth N = ceil(margin / |1 - r|)        (∞ when r = 1).
+    predicted depth N = ceil(margin / |1 - r|),  margin = 1   (∞ when r = 1),
+
+an upper bound for a network whose maps are their linearisations. ``margin``
+= 1/2 is the depth when the crossing is centred in its step at n = 1 instead of
+placed optimally.
 
 For a^n b^n c^n the same bookkeeping applies to the pair (a, b) with the b
 saddle's unstable eigenvalue and to the pair (b, c) with r_bc = -ln|λ_b^s| /
@@ -52,7 +58,7 @@ from .fixed_points import find_fixed_points
 TYPES = ("oscillating", "monotonic", "spiral", "mixed", "none")
 
 
-def predicted_depth(lam_contract, lam_expand, margin: float = 0.5) -> float:
+def predicted_depth(lam_contract, lam_expand, margin: float = 1.0) -> float:
     """``ceil(margin / |1 - r|)`` with ``r = -ln|λ_contract| / ln|λ_expand|`` (∞ when r == 1); see the module doc."""
     la, lb = abs(complex(lam_contract)), abs(complex(lam_expand))
     if not (0 < la < 1 < lb):
@@ -104,7 +110,7 @@ def _nearest(points, targets):
     return i, float(d[i])
 
 
-def counting_solution(net, lang, member=None, *, n_probe: int = 10, margin: float = 0.5, measure: bool = False,
+def counting_solution(net, lang, member=None, *, n_probe: int = 10, margin: float = 1.0, measure: bool = False,
                       n_max: int = 20, task=None, alphabet=None, **find_kwargs) -> CountingSolution:
     """Classify each member's counting mechanism on a^n b^n (or a^n b^n c^n) from its fixed points.
 

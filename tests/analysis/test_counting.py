@@ -35,6 +35,32 @@ def _simulated_depth(net, la, lb, n_max=200):
     return depth
 
 
+def _best_simulated_depth(net, la, lb, n_max=60, grid=400):
+    """Count with net.step for a fine grid of readout thresholds at once (one batch row each);
+    the depth of the best threshold. Any threshold that gets n = 1 right has offset
+    K = ln θ / ln|λ_b| in (-r, 1 - r], so the grid spans that interval."""
+    r = -math.log(abs(la)) / math.log(abs(lb))
+    K = torch.linspace(-r, 1 - r, grid + 2, dtype=torch.float64)[1:-1]
+    theta = torch.exp(K * math.log(abs(lb)))
+    a, b = torch.eye(2, dtype=torch.float64)
+    net = net.double()
+    ok = torch.ones(grid, dtype=torch.bool)
+    depth = torch.zeros(grid, dtype=torch.long)
+    for n in range(1, n_max + 1):
+        h = net.initial_state(grid)
+        for _ in range(n):
+            h = net.step(h, a[None, None])
+        crossed = torch.full((grid,), -1, dtype=torch.long)
+        for m in range(1, 3 * n + 3):
+            h = net.step(h, b[None, None])
+            crossed = torch.where((crossed < 0) & (h[0, :, 0].abs() >= theta), m, crossed)
+        ok &= crossed == n
+        depth = torch.where(ok, n, depth)
+        if not ok.any():
+            break
+    return int(depth.max())
+
+
 @pytest.mark.parametrize("la,lb", [(-0.5, -1.9), (0.6, 1.5), (-0.3, -3.1), (0.45, 2.4), (-0.7, -1.3)])
 def test_predicted_depth_matches_simulated_linear_counter(la, lb):
     net = _linear_counter(la, lb)
@@ -43,7 +69,11 @@ def test_predicted_depth_matches_simulated_linear_counter(la, lb):
     assert rec["type"] == ("oscillating" if la < 0 else "monotonic")
     assert np.isclose(rec["lambda_a"], la) and np.isclose(rec["lambda_b"], lb)
     assert np.isclose(rec["product"], abs(la * lb))
-    assert rec["predicted_depth"] == _simulated_depth(net, la, lb)
+    # default: the best offset (margin 1), against the best of many thresholds
+    assert rec["predicted_depth"] == _best_simulated_depth(net, la, lb)
+    # margin 1/2: the crossing centred in its step at n = 1
+    centred = analysis.counting_solution(net, grammars.get("anbn"), margin=0.5)[0]
+    assert centred["predicted_depth"] == _simulated_depth(net, la, lb)
 
 
 def test_balanced_products_count_forever_and_spiral_and_none():
