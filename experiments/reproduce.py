@@ -133,6 +133,25 @@ def measure_fraction(frame, ctx, column: str, equals, cell: dict | None = None,
     return hits / len(rows), f"{hits} of {len(rows)}; all: {counts}"
 
 
+def measure_fraction_exceeding(frame, ctx, a: str, b: str, cell: dict | None = None,
+                               among_success: dict | None = None):
+    """Fraction of seeds (optionally: of the successful ones) with ``a > b``, e.g. the quantised
+    automaton's raw states against the minimal DFA's."""
+    import pandas as pd
+
+    rows = _rows(frame, cell)
+    if among_success:
+        rows = rows[_success_mask(rows, **among_success)]
+    if rows.empty or a not in rows.columns or b not in rows.columns:
+        return None, "no seeds to count" if rows.empty else f"columns {a!r} / {b!r} not recorded"
+    va, vb = pd.to_numeric(rows[a], errors="coerce"), pd.to_numeric(rows[b], errors="coerce")
+    both = va.notna() & vb.notna()
+    if not both.any():
+        return None, "no seed with both numbers"
+    hits = int((va[both] > vb[both]).sum())
+    return hits / int(both.sum()), f"{hits} of {int(both.sum())} seeds with {a} > {b}"
+
+
 def measure_cell_difference(frame, ctx, metric: str, stat: str, a: dict, b: dict):
     """``stat(metric | cell a) - stat(metric | cell b)`` (stat: median, mean, max, success_rate:<x>)."""
     values = []
@@ -223,6 +242,7 @@ MEASURES = {
     "median": measure_median,
     "success_rate": measure_success_rate,
     "fraction": measure_fraction,
+    "fraction_exceeding": measure_fraction_exceeding,
     "cell_difference": measure_cell_difference,
     "median_abs_difference": measure_median_abs_difference,
     "stream_error_ratio": measure_stream_error_ratio,

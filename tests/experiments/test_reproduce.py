@@ -122,3 +122,27 @@ def test_list_presets_shows_every_preset(capsys):
     out = capsys.readouterr().out
     for name in PAPER_PRESETS:
         assert name in out
+
+
+def test_measures_on_a_hand_made_frame():
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "cell_id": ["c000"] * 4 + ["c001"] * 2, "model.kind": ["lstm"] * 4 + ["gru"] * 2,
+        "seed": [0, 1, 2, 3, 0, 1], "status": ["ok", "ok", "ok", "diverged", "ok", "ok"],
+        "generalization_depth": [12, 3, 15, 20, 2, 4],
+        "raw": [5, 2, 9, 1, 3, 3], "minimal": [2, 2, 2, 2, 3, 3],
+        "type": ["oscillating", "none", "monotonic", "oscillating", "none", "none"]})
+    ctx = {}
+    # a diverged seed counts as a failure, never as a success
+    assert rep.measure_success_rate(frame, ctx, "generalization_depth", 10, {"model.kind": "lstm"})[0] == 0.5
+    assert rep.measure_max(frame, ctx, "generalization_depth", {"model.kind": "gru"})[0] == 4
+    got = rep.measure_fraction(frame, ctx, "type", "oscillating",
+                               among_success={"metric": "generalization_depth", "at_least": 10})[0]
+    assert got == 0.5  # seeds 0 and 2 of c000 succeed; one oscillates
+    assert rep.measure_fraction_exceeding(frame, ctx, "raw", "minimal")[0] == 2 / 6
+    diff = rep.measure_cell_difference(frame, ctx, "generalization_depth", "median",
+                                       {"model.kind": "lstm"}, {"model.kind": "gru"})[0]
+    assert diff == 12.5 - 3.0
+    with pytest.raises(ValueError, match="not a grid key"):
+        rep.measure_max(frame, ctx, "generalization_depth", {"model.n_hidden": 2})
