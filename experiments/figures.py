@@ -27,6 +27,25 @@ def _best(frame, metric: str = "generalization_depth"):
     return ok.sort_values("seed").iloc[0]
 
 
+def _which(frame, row) -> str:
+    """'seed 3' or, for a grid, 'seed 3 of grammar.name = tomita4' (the grid columns of the frame
+    sit between cell_id and seed)."""
+    cols = list(frame.columns)
+    grid = cols[cols.index("cell_id") + 1:cols.index("seed")]
+    where = ", ".join(f"{k} = {row[k]}" for k in grid)
+    return f"seed {int(row['seed'])}" + (f" of {where}" if where else "")
+
+
+def _task_of(ctx, row):
+    """The task of the grid cell that ``row`` belongs to (cells may differ in grammar or task)."""
+    from dynrec import experiments
+    from dynrec.experiments.worker import build_task
+
+    exp = experiments.load_config(Path(ctx["run_dir"]) / "config.toml")
+    cell = next(c for c in exp.cells() if c.id == row["cell_id"])
+    return build_task(cell.spec())[1]
+
+
 def _save(fig, folder: Path, stem: str) -> Path:
     from dynrec import plots
 
@@ -51,7 +70,7 @@ def state_space_best(frame, ctx, folder):
 
     row = _best(frame)
     net = models.load(row["checkpoint"])
-    task = ctx["task"]
+    task = _task_of(ctx, row)
     if net.alphabet is None:
         net.alphabet = tuple(task.input_symbols)
     depth = row.get("generalization_depth")
@@ -63,7 +82,7 @@ def state_space_best(frame, ctx, folder):
                            title=f"seed {int(row['seed'])}: {s[:2]}…, n = {n}")
     path = _save(ax.figure, folder, "state_space")
     return [(f"Hidden-state trajectory of {task.language.alphabet[0]}^{n}"
-             f"{task.language.alphabet[1]}^{n}… in the best network (seed {int(row['seed'])}, "
+             f"{task.language.alphabet[1]}^{n}… in the best network ({_which(frame, row)}, "
              f"generalization depth {depth}); fixed points of each input's map with eigenvectors.",
              path)]
 
@@ -112,10 +131,10 @@ def dfa_best(frame, ctx, folder):
     metric = "generalization_depth" if "generalization_depth" in frame.columns else "test_accuracy"
     row = _best(frame, metric)
     net = models.load(row["checkpoint"])
-    dfa = analysis.extract_dfa(net, ctx["task"], member=0).minimise()
+    dfa = analysis.extract_dfa(net, _task_of(ctx, row), member=0).minimise()
     ax = plots.dfa(dfa)
-    return [(f"Minimised automaton extracted from seed {int(row['seed'])} "
-             f"({dfa.n_states} states).", _save(ax.figure, folder, "dfa"))]
+    return [(f"Minimised automaton extracted from the best network ({_which(frame, row)}; "
+             f"{dfa.n_states} states).", _save(ax.figure, folder, "dfa"))]
 
 
 FIGURES = {
