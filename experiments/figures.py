@@ -87,13 +87,32 @@ def state_space_best(frame, ctx, folder):
              path)]
 
 
+def _hashable_grid(frame):
+    """Grid values that are lists or tables (e.g. curriculum stages) as short labels, so the
+    cells can be grouped and named."""
+    import json
+
+    cols = list(frame.columns)
+    frame = frame.copy()
+    for k in cols[cols.index("cell_id") + 1:cols.index("seed")]:
+        if frame[k].map(lambda v: isinstance(v, (list, dict))).any():
+            def label(v):
+                text = json.dumps(v, separators=(",", ":"))
+                if len(text) <= 16:
+                    return text
+                return f"{len(v)} entries" if isinstance(v, list) else text[:13] + "…"
+
+            frame[k] = frame[k].map(label)
+    return frame
+
+
 def generalization(frame, ctx, folder):
     """Generalization depth of every seed, the training range marked."""
     from dynrec import plots
 
     task = ctx["task"]
     rng = getattr(task, "n_range", None)
-    ax = plots.generalization(frame, train_range=tuple(rng) if rng else None)
+    ax = plots.generalization(_hashable_grid(frame), train_range=tuple(rng) if rng else None)
     return [("Generalization depth per seed (every seed run is shown); band: training range.",
              _save(ax.figure, folder, "generalization"))]
 
