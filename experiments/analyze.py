@@ -73,6 +73,11 @@ def _fixed_point_table(fps) -> str:
     return "\n".join(lines) if lines else "  (none found)"
 
 
+def _state_box(net) -> tuple[float, float]:
+    """Where the hidden units live: (0, 1) for sigmoid units, (-1, 1) otherwise."""
+    return (0.0, 1.0) if net.options.get("activation") == "sigmoid" else (-1.0, 1.0)
+
+
 def analyze_checkpoint(path, member: int = 0, fixed_points: bool = False, dfa: bool = False,
                        plot_dir=None) -> str:
     """Analyse member ``member`` of the network saved at ``path``; return the printed report.
@@ -148,9 +153,10 @@ def _plots(net, member, alphabet, fps_by_symbol, automaton, out: Path) -> list[P
         ax = plots.outputs_over_time(outputs, inputs=string, output_symbols=None)
         written += plots.savefig(ax.figure, out / "outputs", formats=FIGURE_FORMATS)
         plt.close(ax.figure)
-        lim = (min(-1.0, float(states.min()) - 0.1), max(1.0, float(states.max()) + 0.1))
+        lo, hi = _state_box(net)
+        lim = (min(lo, float(states.min()) - 0.1), max(hi, float(states.max()) + 0.1))
     else:
-        lim = (-1.0, 1.0)
+        lim = _state_box(net)
     if net.state_size == 2:
         fields = {s: _field(net, member, i, lim) for i, s in enumerate(alphabet)}
         axs = plots.vector_field(fields, nullclines=True, fixed_points=fps_by_symbol or None)
