@@ -138,8 +138,11 @@ def test_dying_worker_process_is_retried_alone(tmp_path, fakes):
     rd = experiments.run(cfg, out=tmp_path / "run", workers=2, worker=fakes.worker, progress=False)
     assert (tmp_path / "died").exists()  # it did die once
     assert all(r["status"] == "ok" for r in rd.records()) and len(_records(rd)) == 10
-    calls = [tuple(c["seeds"]) for c in fakes.read_log(log) if c["cell_id"] == "c000"]
-    assert calls.count((2, 3)) == 2  # the chunk that killed its worker ran again
+    # Both cells have a chunk (2, 3); whichever ran first killed its worker (once) and ran again
+    # (a chunk that was in flight beside it when the pool broke is rerun too, at most once).
+    calls = [(c["cell_id"], tuple(c["seeds"])) for c in fakes.read_log(log)]
+    runs = sorted(calls.count((cell, (2, 3))) for cell in ("c000", "c001"))
+    assert runs in ([1, 2], [2, 2])
 
 
 def test_worker_that_keeps_dying_is_reported_not_fatal(tmp_path, fakes):
