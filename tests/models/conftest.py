@@ -98,3 +98,11 @@ def gru(Wih, Whh, b, V, c, h0, xs, b_hn=None):
 @pytest.fixture(scope="session")
 def ref():
     return SimpleNamespace(srn=srn, jordan=jordan, second_order=second_order, lstm=lstm, gru=gru)
+
+
+@pytest.fixture
+def always_fused(monkeypatch):
+    """The fused fast paths for any ensemble size (normally only from FUSED_MIN_ROWS rows)."""
+    from dynrec.models import fast
+
+    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)

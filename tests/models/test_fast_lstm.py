@@ -18,11 +18,6 @@ from dynrec.models.lstm import LSTM
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 
 
-@pytest.fixture
-def always_fused(monkeypatch):
-    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
-
-
 def _run(net, x, lengths=None, h0=None, fused=True):
     x = x.clone().requires_grad_()
     h0 = None if h0 is None else h0.detach().clone().requires_grad_()
