@@ -14,9 +14,16 @@ measurement into a verdict::
 
 The verdict is *reproduced* when the measured value satisfies ``reproduced``,
 *partly* when it satisfies only ``partly``, *not* otherwise, and *not measured*
-when the run cannot produce the number (e.g. every seed diverged). No rule is
+when the run cannot produce the number (e.g. every seed diverged). A claim
+without a published number has no rule: its verdict is *measured only*. No rule is
 ever adjusted to the outcome: the rules are data in the preset, versioned with
-it. Published values that could not be confirmed from a public source are
+it. A claim the preset cannot measure (another method, a figure's shape) is
+still listed, as *not measured*, with the reason the preset gives for it::
+
+    [preset.unmeasured]
+    rtrl_partial = "RTRL is not implemented in dynrec"
+
+Published values that could not be confirmed from a public source are
 marked so in the report (published.json carries ``confirmed`` per claim).
 
 The report (``<run_dir>/REPRODUCTION.md``) holds the table, the preset's
@@ -37,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from dynrec.experiments import presets
+from dynrec.experiments.net_measures import NET_MEASURES
 
 __all__ = ["reproduce", "MEASURES", "verdict", "prepare"]
 
@@ -185,58 +193,6 @@ def measure_median_abs_difference(frame, ctx, a: str, b: str, cell: dict | None 
     return float(diff.median()), f"median over {len(diff)} seeds; (a, b): {pairs}"
 
 
-def measure_stream_error_ratio(frame, ctx, length: int = 3000, seed: int = 12345, cell: dict | None = None,
-                               which: str = "ratio"):
-    """Elman (1990): mean squared error at deterministic positions / at the others, on a fresh stream.
-
-    ``which="ratio"`` (default) gives that ratio; ``"predictable"`` and
-    ``"unpredictable"`` give the mean error at those positions alone.
-
-    Computed for every seed's checkpoint on the same fresh stream of ``length``
-    symbols; the median ratio over seeds is returned (small: only the
-    predictable symbols are learnt). The error is that of the squashed outputs
-    (sigmoid for the 1990 SSE setting) against the one-hot next symbol, summed
-    over output units, as in Elman's figures.
-    """
-    import torch
-
-    from dynrec import models
-    from dynrec.training.losses import squash
-    from dynrec.training.metrics import activation_of
-
-    if which not in ("ratio", "predictable", "unpredictable"):
-        raise ValueError(f"which must be 'ratio', 'predictable' or 'unpredictable', got {which!r}")
-    rows = _rows(frame, cell)
-    rows = rows[rows["status"] == "ok"]
-    if rows.empty:
-        return None, "no trained network"
-    task = ctx["task"]
-    rng = np.random.default_rng(seed)
-    strings = []
-    while sum(map(len, strings)) < length:
-        strings += task.sample(rng, 64)
-    batch = task.encode(strings)
-    ratios, errs = [], []
-    for path in rows["checkpoint"]:
-        net = models.load(path)
-        with torch.no_grad():
-            logits, _ = net(batch.inputs.to(net_dtype(net)))
-            out = squash(logits, activation_of(net))[0, 0]  # [T, O]
-        onehot = torch.nn.functional.one_hot(batch.targets[0].clamp(min=0), task.n_out).to(out.dtype)
-        err = ((out - onehot) ** 2).sum(-1)[batch.mask[0]]
-        det = batch.deterministic[0][batch.mask[0]]
-        ratios.append({"ratio": float(err[det].mean() / err[~det].mean()),
-                       "predictable": float(err[det].mean()),
-                       "unpredictable": float(err[~det].mean())}[which])
-        errs.append(err.numpy())
-    ctx["stream_errors"] = (batch, errs)
-    return float(np.median(ratios)), f"median over {len(ratios)} seeds; per seed: {np.round(ratios, 3).tolist()}"
-
-
-def net_dtype(net):
-    return next(net.parameters()).dtype
-
-
 MEASURES = {
     "max": measure_max,
     "median": measure_median,
@@ -245,7 +201,7 @@ MEASURES = {
     "fraction_exceeding": measure_fraction_exceeding,
     "cell_difference": measure_cell_difference,
     "median_abs_difference": measure_median_abs_difference,
-    "stream_error_ratio": measure_stream_error_ratio,
+    **NET_MEASURES,  # measures that open the checkpoints and records: net_measures.py
 }
 
 
@@ -264,10 +220,13 @@ def _holds(rule: str | None, value: float) -> bool:
     return float(m.group(3)) <= value <= float(m.group(4))
 
 
-def verdict(value, reproduced: str, partly: str | None = None) -> str:
-    """'reproduced', 'partly', 'not' or 'not measured' by the preset's fixed rules."""
+def verdict(value, reproduced: str | None, partly: str | None = None) -> str:
+    """'reproduced', 'partly', 'not' or 'not measured' by the preset's fixed rules; 'measured only'
+    when the claim has no rule (the paper gives no number to compare with)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "not measured"
+    if reproduced is None:
+        return "measured only"
     if _holds(reproduced, value):
         return "reproduced"
     if _holds(partly, value):
@@ -296,18 +255,22 @@ def reproduce(name: str, quick: bool = False, seeds: int | None = None, workers:
                              f"[{preset['paper']}]; known: {sorted(claims)}")
         if spec["measure"] not in MEASURES:
             raise ValueError(f"preset {name}: unknown measure {spec['measure']!r}; valid: {sorted(MEASURES)}")
+    for claim_id in preset.get("unmeasured", {}):
+        if claim_id not in claims:
+            raise ValueError(f"preset {name}: unmeasured claim {claim_id!r} is not in published.json "
+                             f"[{preset['paper']}]; known: {sorted(claims)}")
     out = Path(out) if out is not None else Path("runs") / config["name"]
     overrides = list(overrides)
     run_dir = experiments.run(config, seeds=seeds, workers=workers, out=out, overrides=overrides,
                               progress=progress)
     frame = experiments.load(run_dir)
     exp = experiments.load_config(run_dir.path / "config.toml")
-    ctx = {"run_dir": run_dir.path, "preset": preset, "task": _task(exp)}
+    ctx = {"run_dir": run_dir.path, "preset": preset, "paper": paper, "task": _task(exp)}
     rows = []
     for spec in preset.get("claims", []):
         value, detail = MEASURES[spec["measure"]](frame, ctx, **spec.get("args", {}))
         rows.append({"spec": spec, "published": claims[spec["id"]], "value": value, "detail": detail,
-                     "verdict": verdict(value, spec["reproduced"], spec.get("partly"))})
+                     "verdict": verdict(value, spec.get("reproduced"), spec.get("partly"))})
     figures = _figures(preset.get("figures", []), frame, ctx)
     try:
         generic = write_report(run_dir.path)
@@ -378,14 +341,17 @@ def _markdown(name, quick, preset, paper, frame, rows, figures, generic, command
             shown = f"{comparison} {value}"
         if not pub.get("confirmed", False):
             shown += " (unverified published number)"
-        rule = spec["reproduced"] + (f" / {spec['partly']}" if spec.get("partly") else "")
+        rule = spec.get("reproduced") or "— (no published number)"
+        rule += f" / {spec['partly']}" if spec.get("partly") else ""
         cells = [pub["claim"], shown, pub.get("source", ""), f"{_fmt(r['value'])} ({r['detail']})", rule]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + f" | **{r['verdict']}** |")
     measured = {r["spec"]["id"] for r in rows}
+    reasons = preset.get("unmeasured", {})
     for pub in paper.get("claims", []):
         if pub["id"] not in measured:
+            why = reasons.get(pub["id"], "this preset has no measure for it")
             cells = [pub["claim"], str(pub.get("value") if pub.get("value") is not None else "—"),
-                     pub.get("source", ""), "— (this preset has no measure for it)", "—"]
+                     pub.get("source", ""), f"— ({why})", "—"]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " | **not measured** |")
     lines.append("")
     if figures:
