@@ -101,19 +101,25 @@ def _stream_run(path, task, batch):
     return out, states[0, 0], batch.mask[0]
 
 
-def _stream_errors(frame, ctx, length, seed, cell):
-    """Per trained seed: squared error summed over outputs at each valid step of one fresh stream,
-    and the deterministic-step mask. Leaves ``ctx["stream_errors"]`` for the stream figure."""
+def _step_errors(out, mask, batch, task) -> np.ndarray:
+    """Squared error of the outputs ``[T, O]`` against the one-hot next symbol, summed over the
+    outputs, at each valid step."""
     import torch
 
+    onehot = torch.nn.functional.one_hot(batch.targets[0].clamp(min=0), task.n_out).to(out.dtype)
+    return ((out - onehot) ** 2).sum(-1)[mask].numpy()
+
+
+def _stream_errors(frame, ctx, length, seed, cell):
+    """Per trained seed: ``_step_errors`` along one fresh stream, and the deterministic-step mask.
+    Leaves ``ctx["stream_errors"]`` for the stream figure."""
     rows = _select(frame, cell)
     task = ctx["task"]
     batch = _stream(task, length, seed)
     errs, det = [], batch.deterministic[0][batch.mask[0]].numpy()
     for path in rows["checkpoint"]:
         out, _, mask = _stream_run(path, task, batch)
-        onehot = torch.nn.functional.one_hot(batch.targets[0].clamp(min=0), task.n_out).to(out.dtype)
-        errs.append(((out - onehot) ** 2).sum(-1)[mask].numpy())
+        errs.append(_step_errors(out, mask, batch, task))
     if errs:
         ctx["stream_errors"] = (batch, errs)
     return errs, det, batch
@@ -169,8 +175,6 @@ def measure_unit_roles(frame, ctx, threshold: float = 0.3, learnt_ratio: float =
     that learnt the task count (error ratio predictable/unpredictable below
     ``learnt_ratio`` on the same stream, the paper's "trained net").
     """
-    import torch
-
     rows = _select(frame, cell)
     task = ctx["task"]
     batch = _stream(task, length, seed)
@@ -180,8 +184,7 @@ def measure_unit_roles(frame, ctx, threshold: float = 0.3, learnt_ratio: float =
     separated, per_seed, n_learnt = 0, [], 0
     for path in rows["checkpoint"]:
         out, states, m = _stream_run(path, task, batch)
-        onehot = torch.nn.functional.one_hot(batch.targets[0].clamp(min=0), task.n_out).to(out.dtype)
-        err = ((out - onehot) ** 2).sum(-1)[m].numpy()
+        err = _step_errors(out, m, batch, task)
         if not err[det].mean() / err[~det].mean() < learnt_ratio:
             per_seed.append("not learnt")
             continue
@@ -272,7 +275,7 @@ def measure_counting_point_stability(frame, ctx, point: str = "b", stability: st
             continue
         d = np.linalg.norm(np.asarray(fps["states"]) - np.asarray(chosen), axis=1)
         i = int(np.argmin(d))
-        seen.append(f"{fps['stability'][i]} |λ|={np.round(fps['eigenvalues_abs'][i], 3).tolist()}")
+        seen.append(f"{fps['stability'][i]}, moduli {_rounded(fps['eigenvalues_abs'][i])}")
         hits += fps["stability"][i] == stability
     return hits / len(rows), f"{hits} of {len(rows)} seeds{_which(cell, among_success)}: {seen[:12]}"
 
@@ -367,9 +370,9 @@ def measure_first_reached(frame, ctx, metric: str = "string_accuracy", at_least:
             hit *= _cell_spec(ctx, row["cell_id"])[0]["training"]["strings_per_epoch"]
         values.append(math.inf if hit is None else float(hit))
     never = sum(math.isinf(v) for v in values)
-    value = float(getattr(np, stat)(values))
-    return value, (f"{stat} over {len(values)} seeds{_which(cell, among_success)}, {never} never reached "
-                   f"{metric} >= {at_least:g}; per seed: {[int(v) if math.isfinite(v) else 'never' for v in values][:20]}")
+    shown = [int(v) if math.isfinite(v) else "never" for v in values][:20]
+    return float(getattr(np, stat)(values)), (f"{stat} over {len(values)} seeds{_which(cell, among_success)}, "
+                                              f"{never} never reached {metric} >= {at_least:g}; per seed: {shown}")
 
 
 # ------------------------------------------------------------------ automata
