@@ -13,8 +13,16 @@ command line and the API cannot drift apart:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+# Before torch loads: its CPU allocator then backs large tensors with transparent huge pages
+# (torch's own switch).  The compiled kernels write tens of MB of fresh state per call for big
+# ensembles, and first-touch page faults on 4 KB pages cost as much as the arithmetic (measured:
+# 10-unit LSTM, E = 1024, forward 61 -> 34 ms).  Worker processes inherit it.  Scripts that
+# import dynrec directly can set THP_MEM_ALLOC_ENABLE=1 in their environment for the same effect.
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 LISTABLE = ("grammars", "models", "presets")
 

@@ -1,25 +1,34 @@
-"""When :meth:`RecurrentEnsemble.forward` may take a fused fast path, and a switch to turn them off.
+"""When :meth:`RecurrentEnsemble.forward` may take a fast path, and a switch to turn them off.
 
 ``forward`` asks :func:`fast_forward` for the outputs and states of a whole sequence before
 it unrolls ``_cell`` step by step.  A fast path answers only where it computes
 exactly the recurrence ``step`` defines (same equations, same options); in
 every other case it answers None and the plain loop runs.  The fast paths are
-checked against the plain path in ``tests/models/test_fast_paths.py`` (outputs,
-states and gradients, float32 and float64, padded batches, given and learned h0).
+checked against the plain path in ``tests/models/test_fast_paths.py`` and
+``test_fast_lstm.py`` (outputs, states and gradients, float32 and float64,
+padded batches, given and learned h0), each implementation on its own.
 
-Where a fast path applies:
+Which networks a fast path serves (:func:`select` names the path ``net(x)`` takes):
 
-* SRN (:mod:`.fast_srn`): the class's own ``_cell`` and ``_project_seq`` (no
-  subclass overriding them), ``activation`` tanh | sigmoid | relu, no
-  ``shortcut``, ``leak`` 1.0, ``n_layers`` 1, no option the fused node does not
-  know, ``n_hidden <= SRN_MAX_HIDDEN``, the class's own ``readout``.
-* LSTM (:mod:`.fast_lstm`): the class's own ``_cell``, ``_project_seq``, ``_parts``
-  and ``readout``, ``variant`` "standard", ``n_layers`` 1, ``peephole`` on or off,
-  no option the fused node does not know (the other variants and stacks run the
-  plain loop).
-* only for ``E * B >= FUSED_MIN_ROWS`` rows (smaller runs are dispatch-bound).
-* never under functorch transforms (``torch.func.vmap``/``jacrev``: the fused
-  node has no batching rule) and never when ``disabled()`` is active.
+* SRN: the class's own ``_cell``, ``_project_seq``, ``_parts`` and ``readout``
+  (no subclass overriding them), ``activation`` tanh | sigmoid | relu, no
+  ``shortcut``, ``leak`` 1.0, ``n_layers`` 1, no option the fused code does not know.
+* LSTM: the class's own ``_cell``, ``_project_seq``, ``_parts`` and ``readout``,
+  ``variant`` "standard", ``n_layers`` 1, ``peephole`` on or off, no option the
+  fused code does not know (the other variants and stacks run the plain loop).
+
+Two implementations of each:
+
+* compiled CPU kernels (:mod:`.numba_srn`, :mod:`.numba_lstm`; numba): the whole
+  sequence and its BPTT as one loop nest, with no per-step dispatch, so they
+  serve every size from one network up: all CPU tensors, SRNs up to
+  ``NUMBA_SRN_MAX_HIDDEN`` units.  Where numba does not import they are skipped.
+* fused torch ops (:mod:`.fast_srn`, :mod:`.fast_lstm`): a few ops per step over
+  all members, which pays only from ``E * B >= FUSED_MIN_ROWS`` rows; they serve
+  CUDA tensors and CPU ones when numba is missing (SRN up to ``SRN_MAX_HIDDEN`` units).
+
+Never under functorch transforms (``torch.func.vmap``/``jacrev``: the fused
+nodes have no batching rule) and never when ``disabled()`` is active.
 
 The fused nodes are ``once_differentiable``: a second derivative through
 ``forward`` (``create_graph=True`` then backward again) raises instead of
@@ -32,10 +41,13 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["fast_forward", "disabled", "is_enabled", "SRN_MAX_HIDDEN", "FUSED_MIN_ROWS"]
+__all__ = ["fast_forward", "select", "disabled", "is_enabled", "SRN_MAX_HIDDEN", "NUMBA_SRN_MAX_HIDDEN",
+           "FUSED_MIN_ROWS"]
 
 # Above this many hidden units the H*H fused multiply-adds of the SRN scan lose to the plain bmm.
 SRN_MAX_HIDDEN = 6
+# Up to this many hidden units the compiled SRN kernels (numba_srn) serve CPU networks of any size.
+NUMBA_SRN_MAX_HIDDEN = 32
 # Below this many rows (E * B) per-op overhead dominates and the plain loop is as fast or faster
 # (measured: benchmarks/core_speed.py; E * B = 2560 breaks even, E = 1 is 3x slower fused).
 FUSED_MIN_ROWS = 4096
@@ -45,6 +57,19 @@ _OUTSIDE = frozenset({"h0", "init", "init_range", "output_activation", "forget_b
 _NEUTRAL = {"shortcut": (False,), "leak": (1.0,), "n_layers": (1,)}
 
 _enabled = True
+_numba = None
+
+
+def _numba_available() -> bool:
+    """Whether numba imports (the compiled CPU kernels); checked once per process."""
+    global _numba
+    if _numba is None:
+        try:
+            import numba  # noqa: F401
+            _numba = True
+        except ImportError:
+            _numba = False
+    return _numba
 
 
 def is_enabled() -> bool:
@@ -80,29 +105,51 @@ def _functorch_active() -> bool:
     return bool(check()) if check is not None else False
 
 
-def fast_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor, mask: torch.Tensor | None):
-    """``(logits [E,B,T,O], states [E,B,T,S])`` from a fused path, or None where none applies.
-
-    Arguments as inside ``RecurrentEnsemble.forward``: x [B,T,I] / [E,B,T,I]
-    (checked, T >= 1), ``has_e``, h the initial state [E,B,S], mask [T,1,B,1]
-    bool (True at real inputs) or None.
-    """
-    if not _enabled or net.ensemble * x.shape[-3] < FUSED_MIN_ROWS or _functorch_active():
+def select(net, x: torch.Tensor) -> str | None:
+    """Which fast path ``net(x)`` takes: ``"numba_srn"``, ``"numba_lstm"`` (compiled CPU
+    kernels, any size), ``"torch_srn"``, ``"torch_lstm"`` (fused torch ops, from
+    ``FUSED_MIN_ROWS`` rows) or None (the plain step loop)."""
+    if not _enabled or _functorch_active():
         return None
     from .lstm import LSTM
     from .srn import SRN
 
     cls = type(net)
+    kind = None
     if isinstance(net, SRN) and cls._cell is SRN._cell and cls._project_seq is SRN._project_seq \
-            and cls._parts is SRN._parts and cls.readout is SRN.readout and net.n_hidden <= SRN_MAX_HIDDEN \
+            and cls._parts is SRN._parts and cls.readout is SRN.readout \
             and _plain_options(net, {"activation": ("tanh", "sigmoid", "relu")}):
-        from .fast_srn import srn_forward
-
-        return srn_forward(net, x, has_e, h, mask)
-    if isinstance(net, LSTM) and cls._cell is LSTM._cell and cls._project_seq is LSTM._project_seq \
+        kind = "srn"
+    elif isinstance(net, LSTM) and cls._cell is LSTM._cell and cls._project_seq is LSTM._project_seq \
             and cls._parts is LSTM._parts and cls.readout is LSTM.readout \
             and _plain_options(net, {"variant": ("standard",), "peephole": (False, True)}):
-        from .fast_lstm import lstm_forward
+        kind = "lstm"
+    if kind is None:
+        return None
+    if x.device.type == "cpu" and _numba_available() \
+            and (kind == "lstm" or net.n_hidden <= NUMBA_SRN_MAX_HIDDEN):
+        return "numba_" + kind
+    if net.ensemble * x.shape[-3] < FUSED_MIN_ROWS or (kind == "srn" and net.n_hidden > SRN_MAX_HIDDEN):
+        return None
+    return "torch_" + kind
 
-        return lstm_forward(net, x, has_e, h, mask)
-    return None
+
+def fast_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor, mask: torch.Tensor | None):
+    """``(logits [E,B,T,O], states [E,B,T,S])`` from a fast path, or None where none applies.
+
+    Arguments as inside ``RecurrentEnsemble.forward``: x [B,T,I] / [E,B,T,I]
+    (checked, T >= 1), ``has_e``, h the initial state [E,B,S], mask [T,1,B,1]
+    bool (True at real inputs) or None.
+    """
+    path = select(net, x)
+    if path is None:
+        return None
+    if path == "numba_srn":
+        from .numba_srn import srn_forward as run
+    elif path == "numba_lstm":
+        from .numba_lstm import lstm_forward as run
+    elif path == "torch_srn":
+        from .fast_srn import srn_forward as run
+    else:
+        from .fast_lstm import lstm_forward as run
+    return run(net, x, has_e, h, mask)

@@ -56,6 +56,14 @@ def squash(logits: torch.Tensor, activation: str) -> torch.Tensor:
     return torch.tanh(logits) if activation == "tanh" else torch.sigmoid(logits)
 
 
+def _compiled_ok(logits: torch.Tensor) -> bool:
+    """Whether the compiled kernel (training/numba_ce.py) may compute this cross-entropy."""
+    from ..models import fast
+
+    return logits.device.type == "cpu" and logits.dtype in (torch.float32, torch.float64) \
+        and logits.numel() > 0 and fast.is_enabled() and fast._numba_available() and not fast._functorch_active()
+
+
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-position cross-entropy of the softmax over the last axis: ``logits [..., O]``, ``target [...]``
     long in ``[0, O)`` -> ``[...]``; the numbers of ``F.cross_entropy(..., reduction="none")``.
@@ -67,6 +75,10 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     (3x slower for the E = 4096 ensembles of benchmarks/core_speed.py).  ``m`` is held
     constant for the gradient: the derivative, softmax minus one-hot, does not depend on it.
     """
+    if _compiled_ok(logits):
+        from .numba_ce import cross_entropy as compiled
+
+        return compiled(logits, target)
     ys = logits.unbind(-1)
     with torch.no_grad():
         top = ys[0]

@@ -100,9 +100,16 @@ def ref():
     return SimpleNamespace(srn=srn, jordan=jordan, second_order=second_order, lstm=lstm, gru=gru)
 
 
-@pytest.fixture
-def always_fused(monkeypatch):
-    """The fused fast paths for any ensemble size (normally only from FUSED_MIN_ROWS rows)."""
+@pytest.fixture(params=["numba", "torch"])
+def always_fused(request, monkeypatch):
+    """Each fast-path implementation in turn, for any ensemble size: the compiled kernels
+    (numba, a dependency: it must import) and the fused torch ops (normally only from
+    FUSED_MIN_ROWS rows, or where numba is missing).  Yields the implementation's name."""
     from dynrec.models import fast
 
     monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
+    if request.param == "numba":
+        assert fast._numba_available(), "numba must import (it is in install_requires)"
+    else:
+        monkeypatch.setattr(fast, "_numba", False)
+    return request.param

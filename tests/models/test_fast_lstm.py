@@ -1,7 +1,8 @@
-"""The fused LSTM path (models/fast_lstm.py) gives the numbers of the plain step loop.
+"""The fast LSTM paths (models/numba_lstm.py, models/fast_lstm.py) give the numbers of the plain step loop.
 
-Every comparison runs the same network twice: through ``net(...)`` with the
-fused path forced on (``FUSED_MIN_ROWS = 0``) and inside ``fast.disabled()``
+Every comparison runs the same network twice: through ``net(...)`` with one fast
+path forced on (the ``always_fused`` fixture: each implementation in turn, for
+any size) and inside ``fast.disabled()``
 (the loop over ``LSTM._cell``, i.e. ``step``'s arithmetic), and compares
 logits, states and the gradients of every parameter, of the input and of a
 given initial state.  Options the fused node does not implement must fall back.
@@ -51,8 +52,8 @@ def _data(shape, dtype, seed=0):
 
 
 def _uses_fused(net, x):
-    """Whether ``net(x)`` would take the fused node (dispatch check, no computation)."""
-    return fast.fast_forward(net, x, x.dim() == 4, net.initial_state(x.shape[-3]), None) is not None
+    """Whether ``net(x)`` would take a fast path (dispatch check, no computation)."""
+    return fast.select(net, x) is not None
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -145,8 +146,11 @@ def test_dispatch_rules(monkeypatch):
             return super()._cell(parts, p)
 
     assert not _uses_fused(Custom(3, 2, 3, 2), x)
+    assert fast.select(net, x) == "numba_lstm"  # compiled kernels for every CPU size
+    monkeypatch.setattr(fast, "_numba", False)
+    assert fast.select(net, x) == "torch_lstm"
     monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 4096)
-    assert not _uses_fused(net, x)  # small runs stay on the plain loop
+    assert not _uses_fused(net, x)  # without numba small runs stay on the plain loop
 
 
 def test_fallback_variants_still_run(always_fused):

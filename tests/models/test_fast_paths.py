@@ -1,7 +1,8 @@
-"""The fused SRN path (models/fast_srn.py) gives the numbers of the plain step loop.
+"""The fast SRN paths (models/numba_srn.py, models/fast_srn.py) give the numbers of the plain step loop.
 
-Every comparison runs the same network twice: through ``net(...)`` with the
-fused path forced on (``FUSED_MIN_ROWS = 0``) and inside ``fast.disabled()``
+Every comparison runs the same network twice: through ``net(...)`` with one fast
+path forced on (the ``always_fused`` fixture: each implementation in turn, for
+any size) and inside ``fast.disabled()``
 (the loop over ``_cell``, i.e. ``step``'s arithmetic), and compares logits,
 states and the gradients of every parameter, of the input and of a given h0.
 """
@@ -139,31 +140,34 @@ def test_gradients_match_finite_differences(always_fused):
 def test_dispatch_rules(monkeypatch):
     x = torch.zeros(2, 3, 3)
     net = models.build("srn", 3, 2, 3, ensemble=2, seed=0)
-    h = net.initial_state(2)
-    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
-    assert fast.fast_forward(net, x, False, h, None) is not None
+    # compiled kernels for every CPU size, up to NUMBA_SRN_MAX_HIDDEN units
+    assert fast.select(net, x) == "numba_srn"
+    wide = models.build("srn", 3, fast.NUMBA_SRN_MAX_HIDDEN + 1, 3, ensemble=2, seed=0)
+    assert fast.select(wide, x) is None
     with fast.disabled():
         assert not fast.is_enabled()
-        assert fast.fast_forward(net, x, False, h, None) is None
+        assert fast.select(net, x) is None
+        assert fast.fast_forward(net, x, False, net.initial_state(2), None) is None
     assert fast.is_enabled()
-    # options the fused node does not implement fall back to the plain loop
+    # options the fused code does not implement fall back to the plain loop
     for opts in ({"shortcut": True}, {"leak": 0.5}, {"n_layers": 2}):
         other = models.build("srn", 3, 2, 3, ensemble=2, seed=0, **opts)
-        assert fast.fast_forward(other, x, False, other.initial_state(2), None) is None, opts
-    big = models.build("srn", 3, fast.SRN_MAX_HIDDEN + 1, 3, ensemble=2, seed=0)
-    assert fast.fast_forward(big, x, False, big.initial_state(2), None) is None
+        assert fast.select(other, x) is None, opts
     jordan = models.build("jordan", 3, 2, 3, ensemble=2, seed=0)
-    assert fast.fast_forward(jordan, x, False, jordan.initial_state(2), None) is None
+    assert fast.select(jordan, x) is None
 
     class Custom(SRN):
         def _cell(self, parts, p):
             return super()._cell(parts, p)
 
-    custom = Custom(3, 2, 3, 2)
-    assert fast.fast_forward(custom, x, False, custom.initial_state(2), None) is None
-    # small runs stay on the plain loop by default
-    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 4096)
-    assert fast.fast_forward(net, x, False, h, None) is None
+    assert fast.select(Custom(3, 2, 3, 2), x) is None
+    # without numba: the fused torch ops, only from FUSED_MIN_ROWS rows and SRN_MAX_HIDDEN units
+    monkeypatch.setattr(fast, "_numba", False)
+    assert fast.select(net, x) is None
+    monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
+    assert fast.select(net, x) == "torch_srn"
+    big = models.build("srn", 3, fast.SRN_MAX_HIDDEN + 1, 3, ensemble=2, seed=0)
+    assert fast.select(big, x) is None
 
 
 def test_second_derivative_refuses(always_fused):

@@ -1,11 +1,29 @@
-"""``training.losses.cross_entropy`` (max + log-sum-exp over the output slices) gives the numbers
-of ``torch.nn.functional.cross_entropy``, and the losses built on it keep their masking."""
+"""``training.losses.cross_entropy`` gives the numbers of ``torch.nn.functional.cross_entropy``,
+and the losses built on it keep their masking: both implementations, each test run once with the
+compiled kernel (training/numba_ce.py) and once with the torch ops (max + log-sum-exp over the
+output slices)."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from dynrec.models import fast
+from dynrec.training import numba_ce
 from dynrec.training.losses import cross_entropy, prediction_losses, recognition_losses
+
+
+@pytest.fixture(autouse=True, params=["numba", "torch"])
+def impl(request, monkeypatch):
+    if request.param == "numba":
+        assert fast._numba_available(), "numba must import (it is in install_requires)"
+        calls = []
+        real = numba_ce.cross_entropy
+        monkeypatch.setattr(numba_ce, "cross_entropy", lambda *a: calls.append(1) or real(*a))
+        yield request.param
+        assert calls, "the compiled kernel was not used"
+    else:
+        monkeypatch.setattr(fast, "_numba", False)
+        yield request.param
 
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 
@@ -81,3 +99,30 @@ def test_recognition_losses_several_units(dtype):
     got = recognition_losses(final, labels, "ce", "identity")
     want = F.cross_entropy(final.flatten(0, 1), labels.expand(3, 6).flatten(), reduction="none").view(3, 6)
     _close(got, want, dtype, "loss")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("order", [(3, 1, 0, 2), (0, 1, 2, 3), (1, 3, 0, 2), (2, 0, 3, 1)])
+def test_any_memory_layout(dtype, order):
+    """Logits that are a permuted view (the fast networks return [E,B,T,O] views of [T,B,O,E]),
+    targets broadcast over members: same numbers as on a contiguous copy with F.cross_entropy."""
+    shape = (6, 3, 5, 3)                                 # [E, B, T, O]
+    base = _logits([shape[d] for d in order], dtype, seed=5).detach()
+    inverse = [order.index(d) for d in range(4)]
+    logits = base.permute(inverse).requires_grad_()
+    assert logits.shape == shape
+    target = torch.randint(0, 3, (1, 3, 5), generator=torch.Generator().manual_seed(6)).expand(6, 3, 5)
+    got = cross_entropy(logits, target)
+    want = F.cross_entropy(logits.contiguous().flatten(0, -2), target.flatten(), reduction="none").view(6, 3, 5)
+    _close(got, want, dtype, "loss")
+    w = torch.rand(6, 3, 5, generator=torch.Generator().manual_seed(7), dtype=dtype)
+    (g_got,) = torch.autograd.grad((got * w).sum(), logits)
+    (g_want,) = torch.autograd.grad((want * w).sum(), logits)
+    _close(g_got, g_want, dtype, "gradient")
+
+
+def test_bad_target_names_the_value():
+    logits = torch.randn(2, 4, 3)
+    target = torch.tensor([[0, 1, 2, 3], [0, 0, 0, 0]])
+    with pytest.raises((ValueError, RuntimeError, IndexError), match="3"):
+        cross_entropy(logits, target)

@@ -1,0 +1,140 @@
+"""Cross-entropy of a softmax as one compiled kernel each way (numba, CPU).
+
+The numbers of :func:`.losses.cross_entropy` (``F.cross_entropy(..., reduction="none")``):
+for logits y over O outputs and the target symbol k,
+
+    loss = m + log(sum_o exp(y_o - m)) - y_k,    m = max_o y_o,
+    dloss/dy_o = softmax(y)_o - [o == k].
+
+The forward pass keeps the softmax, so the backward is one multiply-subtract
+per logit.  The kernel works in the logits' own memory layout: the ensemble's
+fused networks return logits [E,B,T,O] as a view of a [T,B,O,E] buffer (member
+axis innermost), and a copy into the usual layout would cost more than the loss.
+Any layout in which the tensor is a permutation of a contiguous one is read as
+[N1, O, N2] (N2 the axes stored after the output axis), so the loops along N2
+vectorise; the gradient is returned in the same layout, which is what the
+networks' backward kernels read without a copy.  Other layouts are copied.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import torch
+
+from ..models._numba_math import exp_block, log_block
+
+__all__ = ["cross_entropy"]
+
+_JIT = dict(nogil=True, cache=True, error_model="numpy")
+
+
+@nb.njit(**_JIT)
+def _forward(y, target, loss, prob):
+    n1, n_out, n2 = y.shape
+    top = np.empty(n2, y.dtype)
+    total = np.empty(n2, y.dtype)
+    inv = np.empty(n2, y.dtype)
+    bits = np.empty(n_out * n2, np.int32)
+    for a in range(n1):
+        ya, pa = y[a], prob[a]
+        top[:] = ya[0]
+        for o in range(1, n_out):
+            yo = ya[o]
+            for e in range(n2):
+                top[e] = max(top[e], yo[e])
+        for o in range(n_out):
+            yo, po = ya[o], pa[o]
+            for e in range(n2):
+                po[e] = yo[e] - top[e]
+        exp_block(pa.reshape(n_out * n2), bits)
+        total[:] = pa[0]
+        for o in range(1, n_out):
+            po = pa[o]
+            for e in range(n2):
+                total[e] += po[e]
+        for e in range(n2):
+            inv[e] = 1 / total[e]
+        for o in range(n_out):
+            po = pa[o]
+            for e in range(n2):
+                po[e] *= inv[e]
+        log_block(total, bits)
+        la, ta = loss[a], target[a]
+        for e in range(n2):
+            k = ta[e]
+            if k < 0 or k >= n_out:
+                return a * n2 + e       # flat index of the first bad target (nothing after it is read)
+            la[e] = total[e] - (ya[k, e] - top[e])
+    return -1
+
+
+@nb.njit(**_JIT)
+def _backward(prob, target, grad, out):
+    n1, n_out, n2 = prob.shape
+    for a in range(n1):
+        ga, ta = grad[a], target[a]
+        for o in range(n_out):
+            po, oo = prob[a, o], out[a, o]
+            for e in range(n2):
+                oo[e] = po[e] * ga[e]
+        for e in range(n2):
+            out[a, ta[e], e] -= ga[e]
+
+
+def _memory_order(t: torch.Tensor) -> list[int]:
+    """Axes of ``t`` from outermost to innermost in memory."""
+    return sorted(range(t.dim()), key=lambda d: (-t.stride(d), -t.shape[d]))
+
+
+def _inverse(order: list[int]) -> list[int]:
+    inv = [0] * len(order)
+    for i, d in enumerate(order):
+        inv[d] = i
+    return inv
+
+
+class _CrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits, target):
+        order = _memory_order(logits)
+        if not logits.permute(order).is_contiguous():
+            logits = logits.contiguous()
+            order = list(range(logits.dim()))
+        out_axis = logits.dim() - 1
+        pos = order.index(out_axis)
+        shape = [logits.shape[d] for d in order]
+        n1, n2 = math.prod(shape[:pos]), math.prod(shape[pos + 1:])
+        y = logits.permute(order).reshape(n1, logits.shape[-1], n2)
+        rest = [d for d in order if d != out_axis]
+        tgt = target.expand(logits.shape[:-1]).permute(rest).reshape(n1, n2)  # a view where it can be
+        loss = logits.new_empty(n1, n2)
+        prob = torch.empty_like(y)
+        bad = _forward(y.detach().numpy(), tgt.numpy(), loss.numpy(), prob.numpy())
+        if bad >= 0:
+            value = int(tgt.reshape(-1)[bad])
+            raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[-1]}) (the output units), "
+                             f"got {value}")
+        ctx.save_for_backward(prob, tgt)
+        ctx.layout = (order, rest, shape)
+        return loss.view([logits.shape[d] for d in rest]).permute(_inverse(rest))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        prob, tgt = ctx.saved_tensors
+        order, rest, shape = ctx.layout
+        g = grad.permute(rest).reshape(tgt.shape)
+        if g.stride(-1) != 1:   # e.g. a broadcast mask: one copy, then the loops vectorise
+            g = g.contiguous()
+        out = torch.empty_like(prob)
+        _backward(prob.numpy(), tgt.numpy(), g.numpy(), out.numpy())
+        return out.view(shape).permute(_inverse(order)), None
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-position cross-entropy, ``logits [..., O]`` (CPU, float32/float64), ``target [...]``
+    long in ``[0, O)`` (broadcast to the logits' leading shape) -> ``[...]``."""
+    return _CrossEntropy.apply(logits, target.long())
