@@ -12,18 +12,22 @@ that module's docstring, after Graves & Schmidhuber 2005):
 
 Input projection, recurrence and readout all run inside the kernels, in loops
 whose innermost index is the member e (contiguous everywhere, so LLVM
-vectorises them).  (Walking the member axis in cache-sized chunks was tried and
-lost: LLVM does not vectorise loops over ``range(e0, e1)``, and 64-wide slices
-pay more in loop overhead than the cache saves; measured 0.6-2 against 7-9
-GFMA/s for full-length loops at H = 10, E = 1024.)
+vectorises them).  Time is the outer loop and the strings of the batch the
+inner one, so that each row of U (and of its gradient) is loaded once per step
+for all B strings (:func:`._numba_math.add_matvec_batch`).  Two ways to speed
+this kernel up were measured and dropped (10 units, E = 1024): walking the
+member axis in cache-sized chunks (LLVM does not vectorise loops over
+``range(e0, e1)`` or over slices of the member axis: 1-2 against 7 GFMA/s) and
+unrolling the sum over k (no gain: the weights' memory traffic bounds it).
 
 Layouts (C-contiguous, float32 or float64): x [T,B,I,Ex] (Ex = E or 1);
 wi [4H,I,E]; b [4H,E]; u [4H,H,E]; peep [3,H,E] (rows w_i, w_f, w_o; [0,H,E]
 without peepholes); v [O,H,E]; c [O,E]; hc0 [B,2H,E] ([h, c]); keep [T,B] uint8
 (a padded step holds (h, c), and its gradient passes straight through);
-states [T,B,2H,E]; y [T,B,O,E]; gates [T,B,4H,E] (the activations i, f, g, o)
-and tanh(c_t) [T,B,H,E] are kept for the backward, which also returns the
-pre-activation gradients [T,B,4H,E] for the input gradient.
+states [T,B,2H,E]; y [T,B,O,E].  The gate activations [T,B,4H,E] (i, f, g, o)
+are kept for the backward, which recomputes tanh(c_t) from the states rather
+than storing it, and keeps every step's gate gradients [T,B,4H,E] only when
+the input gradient is wanted (one step's otherwise).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import numba as nb
 import numpy as np
 import torch
 
-from ._numba_math import (SIGMOID, TANH, activate_block, add_input, add_matvec, add_matvec_t, add_outer,
-                          add_outer_input, set_rows)
+from ._numba_math import (SIGMOID, TANH, activate_block, add_input, add_matvec, add_matvec_batch,
+                          add_outer_input, backprop_matvec, backprop_matvec_batch, set_rows)
 from .numba_srn import _np
 
 __all__ = ["lstm_forward"]
@@ -42,88 +46,87 @@ _JIT = dict(nogil=True, cache=True, error_model="numpy")
 
 
 @nb.njit(**_JIT)
-def _forward(x, wi, b, u, peep, v, c, hc0, keep, states, y, gates, tcs):
+def _forward(x, wi, b, u, peep, v, c, hc0, keep, states, y, gates):
     steps, batch = x.shape[:2]
     rows, members = b.shape
     n = rows // 4
     has_peep = peep.shape[0] > 0
-    scratch = np.empty(2 * n * members, states.dtype)
-    bits = np.empty(2 * n * members, np.int32)
-    for bb in range(batch):
-        for t in range(steps):
-            prev = hc0[bb] if t == 0 else states[t - 1, bb]
-            a = gates[t, bb]
-            set_rows(a, b)                     # a_t = W x_t + b + U h_{t-1}
-            add_input(a, wi, x[t, bb])
-            add_matvec(a, u, prev[:n])
-            if has_peep:                       # i, f see c_{t-1}
+    for t in range(steps):
+        prev = hc0 if t == 0 else states[t - 1]     # [B, 2H, E]
+        a = gates[t]
+        for bb in range(batch):                      # a_t = W x_t + b + U h_{t-1}
+            set_rows(a[bb], b)
+            add_input(a[bb], wi, x[t, bb])
+        add_matvec_batch(a, u, prev)                 # (rows k < H of prev: h)
+        for bb in range(batch):
+            ab, pb, sb = a[bb], prev[bb], states[t, bb]
+            if has_peep:                             # i, f see c_{t-1}
                 for j in range(n):
-                    ai, af, pi, pf, cj = a[j], a[n + j], peep[0, j], peep[1, j], prev[n + j]
+                    ai, af, pi, pf, cj = ab[j], ab[n + j], peep[0, j], peep[1, j], pb[n + j]
                     for e in range(members):
                         ai[e] += pi[e] * cj[e]
                         af[e] += pf[e] * cj[e]
-            activate_block(a[:2 * n].reshape(2 * n * members), SIGMOID, scratch, bits)
-            activate_block(a[2 * n:3 * n].reshape(n * members), TANH, scratch, bits)
-            cn = states[t, bb, n:]
+            activate_block(ab[:2 * n].reshape(2 * n * members), SIGMOID)
+            activate_block(ab[2 * n:3 * n].reshape(n * members), TANH)
             for j in range(n):
-                ai, af, ag, cj, cnj = a[j], a[n + j], a[2 * n + j], prev[n + j], cn[j]
+                ai, af, ag, cj, cnj = ab[j], ab[n + j], ab[2 * n + j], pb[n + j], sb[n + j]
                 for e in range(members):
                     cnj[e] = af[e] * cj[e] + ai[e] * ag[e]
-            if has_peep:                       # o sees c_t
+            if has_peep:                             # o sees c_t
                 for j in range(n):
-                    ao, po, cnj = a[3 * n + j], peep[2, j], cn[j]
+                    ao, po, cnj = ab[3 * n + j], peep[2, j], sb[n + j]
                     for e in range(members):
                         ao[e] += po[e] * cnj[e]
-            activate_block(a[3 * n:].reshape(n * members), SIGMOID, scratch, bits)
-            tc = tcs[t, bb]
-            tc[:] = cn
-            activate_block(tc.reshape(n * members), TANH, scratch, bits)
+            activate_block(ab[3 * n:].reshape(n * members), SIGMOID)
+            hb = sb[:n]                              # h_t = o tanh(c_t)
+            hb[:] = sb[n:]
+            activate_block(hb.reshape(n * members), TANH)
             for j in range(n):
-                ao, tcj, hn = a[3 * n + j], tc[j], states[t, bb, j]
+                ao, hj = ab[3 * n + j], hb[j]
                 for e in range(members):
-                    hn[e] = ao[e] * tcj[e]
-            s = states[t, bb]
+                    hj[e] *= ao[e]
             if not keep[t, bb]:
-                s[:] = prev
-            set_rows(y[t, bb], c)              # y_t = V h_t + c
-            add_matvec(y[t, bb], v, s[:n])
+                sb[:] = pb
+            set_rows(y[t, bb], c)                    # y_t = V h_t + c
+            add_matvec(y[t, bb], v, sb[:n])
 
 
 @nb.njit(**_JIT)
-def _backward(x, wi, u, peep, v, hc0, keep, states, gates, tcs, grad_y, grad_s, has_gy, has_gs,
+def _backward(x, wi, u, peep, v, hc0, keep, states, gates, grad_y, grad_s, has_gy, has_gs,
               gwi, gb, gu, gpeep, gv, gc, ghc0, dpre):
     steps, batch = x.shape[:2]
     rows, members = gb.shape
     n = rows // 4
     has_peep = peep.shape[0] > 0
-    carry = np.zeros((2 * n, members), states.dtype)   # dL/d(h_t, c_t) from the steps after t
+    whole = dpre.shape[0] == steps                    # keep every step's gradient (for dL/dx)
+    carry = np.zeros((batch, 2 * n, members), states.dtype)   # dL/d(h_t, c_t) from the steps after t
     dct = np.empty((n, members), states.dtype)
-    for bb in range(batch):
-        carry[:] = 0
-        for t in range(steps - 1, -1, -1):
-            s = states[t, bb]
-            prev = hc0[bb] if t == 0 else states[t - 1, bb]
+    tc = np.empty((n, members), states.dtype)
+    for t in range(steps - 1, -1, -1):
+        prev = hc0 if t == 0 else states[t - 1]
+        dp = dpre[t if whole else 0]
+        for bb in range(batch):
+            sb, pb, cb, db = states[t, bb], prev[bb], carry[bb], dp[bb]
             # total gradient at (h_t, c_t): carried + direct + V^T dL/dy_t (into h)
             if has_gs:
-                carry += grad_s[t, bb]
+                cb += grad_s[t, bb]
             if has_gy:
                 gc += grad_y[t, bb]
-                add_matvec_t(carry[:n], v, grad_y[t, bb])
-                add_outer(gv, grad_y[t, bb], s[:n])
-            dp = dpre[t, bb]
+                backprop_matvec(gv, cb[:n], v, grad_y[t, bb], sb[:n])
             if not keep[t, bb]:   # held step: the gradient passes to (h_{t-1}, c_{t-1}) untouched
-                dp[:] = 0
+                db[:] = 0
                 continue
-            a = gates[t, bb]
+            ab = gates[t, bb]
+            tc[:] = sb[n:]
+            activate_block(tc.reshape(n * members), TANH)
             for j in range(n):
-                ai, af, ag, ao = a[j], a[n + j], a[2 * n + j], a[3 * n + j]
-                tc, dh, dc = tcs[t, bb, j], carry[j], carry[n + j]
-                cp = prev[n + j]
-                d_i, d_f, d_g, d_o = dp[j], dp[n + j], dp[2 * n + j], dp[3 * n + j]
+                ai, af, ag, ao = ab[j], ab[n + j], ab[2 * n + j], ab[3 * n + j]
+                tcj, dh, dc, cp = tc[j], cb[j], cb[n + j], pb[n + j]
+                d_i, d_f, d_g, d_o = db[j], db[n + j], db[2 * n + j], db[3 * n + j]
                 dcj = dct[j]
                 for e in range(members):
-                    d_o[e] = dh[e] * tc[e] * ao[e] * (1 - ao[e])
-                    dcj[e] = dc[e] + dh[e] * ao[e] * (1 - tc[e] * tc[e])
+                    d_o[e] = dh[e] * tcj[e] * ao[e] * (1 - ao[e])
+                    dcj[e] = dc[e] + dh[e] * ao[e] * (1 - tcj[e] * tcj[e])
                 if has_peep:
                     po = peep[2, j]
                     for e in range(members):
@@ -136,19 +139,20 @@ def _backward(x, wi, u, peep, v, hc0, keep, states, gates, tcs, grad_y, grad_s, 
                 if has_peep:
                     pi, pf = peep[0, j], peep[1, j]
                     gpi, gpf, gpo = gpeep[0, j], gpeep[1, j], gpeep[2, j]
-                    cn = s[n + j]
+                    cn = sb[n + j]
                     for e in range(members):
                         dc[e] += pi[e] * d_i[e] + pf[e] * d_f[e]
                         gpi[e] += d_i[e] * cp[e]
                         gpf[e] += d_f[e] * cp[e]
                         gpo[e] += d_o[e] * cn[e]
-            # db += da_t,  dU += da_t h_{t-1}^T,  dW += da_t x_t^T,  dL/dh_{t-1} = U^T da_t
-            gb += dp
-            add_outer(gu, dp, prev[:n])
-            add_outer_input(gwi, dp, x[t, bb])
-            carry[:n] = 0
-            add_matvec_t(carry[:n], u, dp)
-        ghc0[bb] = carry
+            # db += da_t,  dW += da_t x_t^T;  dL/dh_{t-1} = U^T da_t below (for all strings at once)
+            gb += db
+            add_outer_input(gwi, db, x[t, bb])
+            cb[:n] = 0
+        # dU += sum_b da_t h_{t-1}^T and dL/dh_{t-1} += U^T da_t (a held row has da = 0 and keeps
+        # its carried gradient)
+        backprop_matvec_batch(gu, carry, u, dp, prev)
+    ghc0[:] = carry
 
 
 class _LSTMKernel(torch.autograd.Function):
@@ -162,29 +166,29 @@ class _LSTMKernel(torch.autograd.Function):
         states = torch.empty(steps, batch, 2 * n, members, dtype=x.dtype)
         y = torch.empty(steps, batch, c.shape[0], members, dtype=x.dtype)
         gates = torch.empty(steps, batch, rows, members, dtype=x.dtype)
-        tcs = torch.empty(steps, batch, n, members, dtype=x.dtype)
         _forward(_np(x), _np(wi), _np(b), _np(u), _np(peep), _np(v), _np(c), _np(hc0), keep.numpy(),
-                 states.numpy(), y.numpy(), gates.numpy(), tcs.numpy())
+                 states.numpy(), y.numpy(), gates.numpy())
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(x, wi, u, peep, v, hc0, keep, states, gates, tcs)
+        ctx.save_for_backward(x, wi, u, peep, v, hc0, keep, states, gates)
         return y, states
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_y, grad_s):
-        x, wi, u, peep, v, hc0, keep, states, gates, tcs = ctx.saved_tensors
-        dpre = torch.empty_like(gates)
-        b_shape = gates.shape[2:]
+        x, wi, u, peep, v, hc0, keep, states, gates = ctx.saved_tensors
+        need_x = ctx.needs_input_grad[0]
+        # every step's gate gradients only when dL/dx is wanted; otherwise one step's worth
+        dpre = torch.empty_like(gates) if need_x else torch.empty_like(gates[:1])
         grads = [torch.zeros(shape, dtype=x.dtype) for shape in
-                 (wi.shape, b_shape, u.shape, peep.shape, v.shape, v[:, 0].shape, hc0.shape)]
+                 (wi.shape, gates.shape[2:], u.shape, peep.shape, v.shape, v[:, 0].shape, hc0.shape)]
         empty = states.new_empty(0, 0, 0, 0)
         _backward(_np(x), _np(wi), _np(u), _np(peep), _np(v), _np(hc0), keep.numpy(), states.numpy(),
-                  gates.numpy(), tcs.numpy(), _np(grad_y if grad_y is not None else empty),
+                  gates.numpy(), _np(grad_y if grad_y is not None else empty),
                   _np(grad_s if grad_s is not None else empty), grad_y is not None, grad_s is not None,
                   *(g.numpy() for g in grads), dpre.numpy())
         gwi, gb, gu, gpeep, gv, gc, ghc0 = grads
         gx = None
-        if ctx.needs_input_grad[0]:
+        if need_x:
             gx = torch.einsum("rie,tbre->tbie", wi, dpre)
             if x.shape[-1] == 1:
                 gx = gx.sum(-1, keepdim=True)

@@ -21,8 +21,9 @@ differentiates the plain path's ``torch.where``); states [T,B,H,E]; y [T,B,O,E].
 
 Shared inputs that are zero are skipped (one-hot symbols: one input column of I
 is read per step).  Gradients of every parameter accumulate inside the
-backward kernel (sums over t and b), and dpre [T,B,H,E] is returned for the
-input gradient, which torch forms outside only when x requires it.
+backward kernel (sums over t and b); the pre-activation gradients of every
+step, dpre [T,B,H,E], are kept only when x requires a gradient (torch forms
+dL/dx from them outside), one step's worth otherwise.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import numba as nb
 import numpy as np
 import torch
 
-from ._numba_math import (CODES, activate_block, add_input, add_matvec, add_matvec_t, add_outer,
-                          add_outer_input, derivative, set_rows)
+from ._numba_math import (CODES, activate_block, add_input, add_matvec, add_outer_input,
+                          backprop_matvec, derivative, set_rows)
 
 __all__ = ["srn_forward"]
 
@@ -43,8 +44,6 @@ _JIT = dict(nogil=True, cache=True, error_model="numpy")
 def _forward(x, u, b, w, v, c, h0, keep, act, states, y):
     steps, batch = x.shape[:2]
     size = states.shape[2] * states.shape[3]
-    scratch = np.empty(size, states.dtype)
-    bits = np.empty(size, np.int32)
     for bb in range(batch):
         for t in range(steps):
             hp = h0[bb] if t == 0 else states[t - 1, bb]
@@ -52,7 +51,7 @@ def _forward(x, u, b, w, v, c, h0, keep, act, states, y):
             set_rows(a, b)                     # b + U x_t + W h_{t-1}
             add_input(a, u, x[t, bb])
             add_matvec(a, w, hp)
-            activate_block(a.reshape(size), act, scratch, bits)
+            activate_block(a.reshape(size), act)
             if not keep[t, bb]:
                 a[:] = hp
             set_rows(y[t, bb], c)              # y_t = V h_t + c
@@ -64,6 +63,7 @@ def _backward(x, u, w, v, h0, keep, act, states, grad_y, grad_h, has_gy, has_gh,
               gu, gb, gw, gv, gc, gh0, dpre):
     steps, batch = x.shape[:2]
     n_h, members = gb.shape
+    whole = dpre.shape[0] == steps                     # keep every step's dpre (for dL/dx)
     g = np.empty((n_h, members), states.dtype)
     carry = np.zeros((n_h, members), states.dtype)   # W^T dpre_{t+1}
     for bb in range(batch):
@@ -77,9 +77,8 @@ def _backward(x, u, w, v, h0, keep, act, states, grad_y, grad_h, has_gy, has_gh,
                 g += grad_h[t, bb]
             if has_gy:
                 gc += grad_y[t, bb]
-                add_matvec_t(g, v, grad_y[t, bb])
-                add_outer(gv, grad_y[t, bb], h)
-            dp = dpre[t, bb]
+                backprop_matvec(gv, g, v, grad_y[t, bb], h)
+            dp = dpre[t if whole else 0, bb]
             if not keep[t, bb]:       # held step: dh passes to h_{t-1}, no pre-activation gradient
                 dp[:] = 0
                 carry[:] = g
@@ -90,10 +89,9 @@ def _backward(x, u, w, v, h0, keep, act, states, grad_y, grad_h, has_gy, has_gh,
                     dpj[e] = gj[e] * derivative(hj[e], act)
             # db += dpre_t,  dW += dpre_t h_{t-1}^T,  dU += dpre_t x_t^T,  carry = W^T dpre_t
             gb += dp
-            add_outer(gw, dp, hp)
             add_outer_input(gu, dp, x[t, bb])
             carry[:] = 0
-            add_matvec_t(carry, w, dp)
+            backprop_matvec(gw, carry, w, dp, hp)
         gh0[bb] = carry
 
 
@@ -121,7 +119,8 @@ class _SRNKernel(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_y, grad_h):
         x, u, w, v, h0, keep, states = ctx.saved_tensors
-        dpre = torch.empty_like(states)
+        need_x = ctx.needs_input_grad[0]
+        dpre = torch.empty_like(states) if need_x else torch.empty_like(states[:1])  # all steps only for dL/dx
         grads = [torch.zeros(t.shape, dtype=t.dtype) for t in (u, u[:, 0], w, v, v[:, 0], h0)]  # gu gb gw gv gc gh0
         gy = grad_y if grad_y is not None else states.new_empty(0, 0, 0, 0)
         gh = grad_h if grad_h is not None else states.new_empty(0, 0, 0, 0)
@@ -130,7 +129,7 @@ class _SRNKernel(torch.autograd.Function):
                   *(t.numpy() for t in grads), dpre.numpy())
         gu, gb, gw, gv, gc, gh0 = grads
         gx = None
-        if ctx.needs_input_grad[0]:
+        if need_x:
             gx = torch.einsum("jie,tbje->tbie", u, dpre)
             if x.shape[-1] == 1:
                 gx = gx.sum(-1, keepdim=True)

@@ -37,7 +37,6 @@ def _forward(y, target, loss, prob):
     top = np.empty(n2, y.dtype)
     total = np.empty(n2, y.dtype)
     inv = np.empty(n2, y.dtype)
-    bits = np.empty(n_out * n2, np.int32)
     for a in range(n1):
         ya, pa = y[a], prob[a]
         top[:] = ya[0]
@@ -49,7 +48,7 @@ def _forward(y, target, loss, prob):
             yo, po = ya[o], pa[o]
             for e in range(n2):
                 po[e] = yo[e] - top[e]
-        exp_block(pa.reshape(n_out * n2), bits)
+        exp_block(pa.reshape(n_out * n2))
         total[:] = pa[0]
         for o in range(1, n_out):
             po = pa[o]
@@ -61,7 +60,7 @@ def _forward(y, target, loss, prob):
             po = pa[o]
             for e in range(n2):
                 po[e] *= inv[e]
-        log_block(total, bits)
+        log_block(total)
         la, ta = loss[a], target[a]
         for e in range(n2):
             k = ta[e]
