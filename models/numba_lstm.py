@@ -14,7 +14,7 @@ Input projection, recurrence and readout all run inside the kernels, in loops
 whose innermost index is the member e (contiguous everywhere, so LLVM
 vectorises them).  Time is the outer loop and the strings of the batch the
 inner one, so that each row of U (and of its gradient) is loaded once per step
-for all B strings (:func:`._numba_math.add_matvec_batch`).  Two ways to speed
+for all B strings (:func:`._kernels.add_matvec_batch`).  Two ways to speed
 this kernel up were measured and dropped (10 units, E = 1024): walking the
 member axis in cache-sized chunks (LLVM does not vectorise loops over
 ``range(e0, e1)`` or over slices of the member axis: 1-2 against 7 GFMA/s) and
@@ -32,127 +32,13 @@ the input gradient is wanted (one step's otherwise).
 
 from __future__ import annotations
 
-import numba as nb
-import numpy as np
 import torch
 
-from ._numba_math import (SIGMOID, TANH, activate_block, add_input, add_matvec, add_matvec_batch,
-                          add_outer_input, backprop_matvec, backprop_matvec_batch, set_rows)
+from ._kernels import lstm_backward_kernel, lstm_forward_kernel
 from .numba_srn import _np
 
 __all__ = ["lstm_forward"]
 
-_JIT = dict(nogil=True, cache=True, error_model="numpy")
-
-
-@nb.njit(**_JIT)
-def _forward(x, wi, b, u, peep, v, c, hc0, keep, states, y, gates):
-    steps, batch = x.shape[:2]
-    rows, members = b.shape
-    n = rows // 4
-    has_peep = peep.shape[0] > 0
-    for t in range(steps):
-        prev = hc0 if t == 0 else states[t - 1]     # [B, 2H, E]
-        a = gates[t]
-        for bb in range(batch):                      # a_t = W x_t + b + U h_{t-1}
-            set_rows(a[bb], b)
-            add_input(a[bb], wi, x[t, bb])
-        add_matvec_batch(a, u, prev)                 # (rows k < H of prev: h)
-        for bb in range(batch):
-            ab, pb, sb = a[bb], prev[bb], states[t, bb]
-            if has_peep:                             # i, f see c_{t-1}
-                for j in range(n):
-                    ai, af, pi, pf, cj = ab[j], ab[n + j], peep[0, j], peep[1, j], pb[n + j]
-                    for e in range(members):
-                        ai[e] += pi[e] * cj[e]
-                        af[e] += pf[e] * cj[e]
-            activate_block(ab[:2 * n].reshape(2 * n * members), SIGMOID)
-            activate_block(ab[2 * n:3 * n].reshape(n * members), TANH)
-            for j in range(n):
-                ai, af, ag, cj, cnj = ab[j], ab[n + j], ab[2 * n + j], pb[n + j], sb[n + j]
-                for e in range(members):
-                    cnj[e] = af[e] * cj[e] + ai[e] * ag[e]
-            if has_peep:                             # o sees c_t
-                for j in range(n):
-                    ao, po, cnj = ab[3 * n + j], peep[2, j], sb[n + j]
-                    for e in range(members):
-                        ao[e] += po[e] * cnj[e]
-            activate_block(ab[3 * n:].reshape(n * members), SIGMOID)
-            hb = sb[:n]                              # h_t = o tanh(c_t)
-            hb[:] = sb[n:]
-            activate_block(hb.reshape(n * members), TANH)
-            for j in range(n):
-                ao, hj = ab[3 * n + j], hb[j]
-                for e in range(members):
-                    hj[e] *= ao[e]
-            if not keep[t, bb]:
-                sb[:] = pb
-            set_rows(y[t, bb], c)                    # y_t = V h_t + c
-            add_matvec(y[t, bb], v, sb[:n])
-
-
-@nb.njit(**_JIT)
-def _backward(x, wi, u, peep, v, hc0, keep, states, gates, grad_y, grad_s, has_gy, has_gs,
-              gwi, gb, gu, gpeep, gv, gc, ghc0, dpre):
-    steps, batch = x.shape[:2]
-    rows, members = gb.shape
-    n = rows // 4
-    has_peep = peep.shape[0] > 0
-    whole = dpre.shape[0] == steps                    # keep every step's gradient (for dL/dx)
-    carry = np.zeros((batch, 2 * n, members), states.dtype)   # dL/d(h_t, c_t) from the steps after t
-    dct = np.empty((n, members), states.dtype)
-    tc = np.empty((n, members), states.dtype)
-    for t in range(steps - 1, -1, -1):
-        prev = hc0 if t == 0 else states[t - 1]
-        dp = dpre[t if whole else 0]
-        for bb in range(batch):
-            sb, pb, cb, db = states[t, bb], prev[bb], carry[bb], dp[bb]
-            # total gradient at (h_t, c_t): carried + direct + V^T dL/dy_t (into h)
-            if has_gs:
-                cb += grad_s[t, bb]
-            if has_gy:
-                gc += grad_y[t, bb]
-                backprop_matvec(gv, cb[:n], v, grad_y[t, bb], sb[:n])
-            if not keep[t, bb]:   # held step: the gradient passes to (h_{t-1}, c_{t-1}) untouched
-                db[:] = 0
-                continue
-            ab = gates[t, bb]
-            tc[:] = sb[n:]
-            activate_block(tc.reshape(n * members), TANH)
-            for j in range(n):
-                ai, af, ag, ao = ab[j], ab[n + j], ab[2 * n + j], ab[3 * n + j]
-                tcj, dh, dc, cp = tc[j], cb[j], cb[n + j], pb[n + j]
-                d_i, d_f, d_g, d_o = db[j], db[n + j], db[2 * n + j], db[3 * n + j]
-                dcj = dct[j]
-                for e in range(members):
-                    d_o[e] = dh[e] * tcj[e] * ao[e] * (1 - ao[e])
-                    dcj[e] = dc[e] + dh[e] * ao[e] * (1 - tcj[e] * tcj[e])
-                if has_peep:
-                    po = peep[2, j]
-                    for e in range(members):
-                        dcj[e] += po[e] * d_o[e]
-                for e in range(members):
-                    d_i[e] = dcj[e] * ag[e] * ai[e] * (1 - ai[e])
-                    d_f[e] = dcj[e] * cp[e] * af[e] * (1 - af[e])
-                    d_g[e] = dcj[e] * ai[e] * (1 - ag[e] * ag[e])
-                    dc[e] = dcj[e] * af[e]              # -> dL/dc_{t-1}
-                if has_peep:
-                    pi, pf = peep[0, j], peep[1, j]
-                    gpi, gpf, gpo = gpeep[0, j], gpeep[1, j], gpeep[2, j]
-                    cn = sb[n + j]
-                    for e in range(members):
-                        dc[e] += pi[e] * d_i[e] + pf[e] * d_f[e]
-                        gpi[e] += d_i[e] * cp[e]
-                        gpf[e] += d_f[e] * cp[e]
-                        gpo[e] += d_o[e] * cn[e]
-            # db += da_t,  dW += da_t x_t^T;  dL/dh_{t-1} = U^T da_t below (for all strings at once)
-            gb += db
-            add_outer_input(gwi, db, x[t, bb])
-            cb[:n] = 0
-        # dU += sum_b da_t h_{t-1}^T and dL/dh_{t-1} += U^T da_t (a held row has da = 0 and keeps
-        # its carried gradient)
-        backprop_matvec_batch(gu, carry, u, dp, prev)
-    ghc0[:] = carry
 
 
 class _LSTMKernel(torch.autograd.Function):
@@ -166,7 +52,7 @@ class _LSTMKernel(torch.autograd.Function):
         states = torch.empty(steps, batch, 2 * n, members, dtype=x.dtype)
         y = torch.empty(steps, batch, c.shape[0], members, dtype=x.dtype)
         gates = torch.empty(steps, batch, rows, members, dtype=x.dtype)
-        _forward(_np(x), _np(wi), _np(b), _np(u), _np(peep), _np(v), _np(c), _np(hc0), keep.numpy(),
+        lstm_forward_kernel(_np(x), _np(wi), _np(b), _np(u), _np(peep), _np(v), _np(c), _np(hc0), keep.numpy(),
                  states.numpy(), y.numpy(), gates.numpy())
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(x, wi, u, peep, v, hc0, keep, states, gates)
@@ -182,7 +68,7 @@ class _LSTMKernel(torch.autograd.Function):
         grads = [torch.zeros(shape, dtype=x.dtype) for shape in
                  (wi.shape, gates.shape[2:], u.shape, peep.shape, v.shape, v[:, 0].shape, hc0.shape)]
         empty = states.new_empty(0, 0, 0, 0)
-        _backward(_np(x), _np(wi), _np(u), _np(peep), _np(v), _np(hc0), keep.numpy(), states.numpy(),
+        lstm_backward_kernel(_np(x), _np(wi), _np(u), _np(peep), _np(v), _np(hc0), keep.numpy(), states.numpy(),
                   gates.numpy(), _np(grad_y if grad_y is not None else empty),
                   _np(grad_s if grad_s is not None else empty), grad_y is not None, grad_s is not None,
                   *(g.numpy() for g in grads), dpre.numpy())

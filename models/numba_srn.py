@@ -28,71 +28,13 @@ dL/dx from them outside), one step's worth otherwise.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
-from ._numba_math import (CODES, activate_block, add_input, add_matvec, add_outer_input,
-                          backprop_matvec, derivative, set_rows)
+from ._kernels import CODES, srn_backward_kernel, srn_forward_kernel
 
 __all__ = ["srn_forward"]
 
-_JIT = dict(nogil=True, cache=True, error_model="numpy")
-
-
-@nb.njit(**_JIT)
-def _forward(x, u, b, w, v, c, h0, keep, act, states, y):
-    steps, batch = x.shape[:2]
-    size = states.shape[2] * states.shape[3]
-    for bb in range(batch):
-        for t in range(steps):
-            hp = h0[bb] if t == 0 else states[t - 1, bb]
-            a = states[t, bb]
-            set_rows(a, b)                     # b + U x_t + W h_{t-1}
-            add_input(a, u, x[t, bb])
-            add_matvec(a, w, hp)
-            activate_block(a.reshape(size), act)
-            if not keep[t, bb]:
-                a[:] = hp
-            set_rows(y[t, bb], c)              # y_t = V h_t + c
-            add_matvec(y[t, bb], v, a)
-
-
-@nb.njit(**_JIT)
-def _backward(x, u, w, v, h0, keep, act, states, grad_y, grad_h, has_gy, has_gh,
-              gu, gb, gw, gv, gc, gh0, dpre):
-    steps, batch = x.shape[:2]
-    n_h, members = gb.shape
-    whole = dpre.shape[0] == steps                     # keep every step's dpre (for dL/dx)
-    g = np.empty((n_h, members), states.dtype)
-    carry = np.zeros((n_h, members), states.dtype)   # W^T dpre_{t+1}
-    for bb in range(batch):
-        carry[:] = 0
-        for t in range(steps - 1, -1, -1):
-            h = states[t, bb]
-            hp = h0[bb] if t == 0 else states[t - 1, bb]
-            # g_t = carry + dL/dh_t + V^T dL/dy_t;  dV += dL/dy_t h_t^T,  dc += dL/dy_t
-            g[:] = carry
-            if has_gh:
-                g += grad_h[t, bb]
-            if has_gy:
-                gc += grad_y[t, bb]
-                backprop_matvec(gv, g, v, grad_y[t, bb], h)
-            dp = dpre[t if whole else 0, bb]
-            if not keep[t, bb]:       # held step: dh passes to h_{t-1}, no pre-activation gradient
-                dp[:] = 0
-                carry[:] = g
-                continue
-            for j in range(n_h):
-                dpj, gj, hj = dp[j], g[j], h[j]
-                for e in range(members):
-                    dpj[e] = gj[e] * derivative(hj[e], act)
-            # db += dpre_t,  dW += dpre_t h_{t-1}^T,  dU += dpre_t x_t^T,  carry = W^T dpre_t
-            gb += dp
-            add_outer_input(gu, dp, x[t, bb])
-            carry[:] = 0
-            backprop_matvec(gw, carry, w, dp, hp)
-        gh0[bb] = carry
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -108,7 +50,7 @@ class _SRNKernel(torch.autograd.Function):
         n_h, members = b.shape
         states = torch.empty(steps, batch, n_h, members, dtype=x.dtype)
         y = torch.empty(steps, batch, c.shape[0], members, dtype=x.dtype)
-        _forward(_np(x), _np(u), _np(b), _np(w), _np(v), _np(c), _np(h0), keep.numpy(), act,
+        srn_forward_kernel(_np(x), _np(u), _np(b), _np(w), _np(v), _np(c), _np(h0), keep.numpy(), act,
                  states.numpy(), y.numpy())
         ctx.act = act
         ctx.set_materialize_grads(False)
@@ -124,7 +66,7 @@ class _SRNKernel(torch.autograd.Function):
         grads = [torch.zeros(t.shape, dtype=t.dtype) for t in (u, u[:, 0], w, v, v[:, 0], h0)]  # gu gb gw gv gc gh0
         gy = grad_y if grad_y is not None else states.new_empty(0, 0, 0, 0)
         gh = grad_h if grad_h is not None else states.new_empty(0, 0, 0, 0)
-        _backward(_np(x), _np(u), _np(w), _np(v), _np(h0), keep.numpy(), ctx.act, states.numpy(),
+        srn_backward_kernel(_np(x), _np(u), _np(w), _np(v), _np(h0), keep.numpy(), ctx.act, states.numpy(),
                   _np(gy), _np(gh), grad_y is not None, grad_h is not None,
                   *(t.numpy() for t in grads), dpre.numpy())
         gu, gb, gw, gv, gc, gh0 = grads

@@ -20,67 +20,12 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
-import numpy as np
 import torch
 
-from ..models._numba_math import exp_block, log_block
+from ..models._kernels import ce_backward_kernel, ce_forward_kernel
 
 __all__ = ["cross_entropy"]
 
-_JIT = dict(nogil=True, cache=True, error_model="numpy")
-
-
-@nb.njit(**_JIT)
-def _forward(y, target, loss, prob):
-    n1, n_out, n2 = y.shape
-    top = np.empty(n2, y.dtype)
-    total = np.empty(n2, y.dtype)
-    inv = np.empty(n2, y.dtype)
-    for a in range(n1):
-        ya, pa = y[a], prob[a]
-        top[:] = ya[0]
-        for o in range(1, n_out):
-            yo = ya[o]
-            for e in range(n2):
-                top[e] = max(top[e], yo[e])
-        for o in range(n_out):
-            yo, po = ya[o], pa[o]
-            for e in range(n2):
-                po[e] = yo[e] - top[e]
-        exp_block(pa.reshape(n_out * n2))
-        total[:] = pa[0]
-        for o in range(1, n_out):
-            po = pa[o]
-            for e in range(n2):
-                total[e] += po[e]
-        for e in range(n2):
-            inv[e] = 1 / total[e]
-        for o in range(n_out):
-            po = pa[o]
-            for e in range(n2):
-                po[e] *= inv[e]
-        log_block(total)
-        la, ta = loss[a], target[a]
-        for e in range(n2):
-            k = ta[e]
-            if k < 0 or k >= n_out:
-                return a * n2 + e       # flat index of the first bad target (nothing after it is read)
-            la[e] = total[e] - (ya[k, e] - top[e])
-    return -1
-
-
-@nb.njit(**_JIT)
-def _backward(prob, target, grad, out):
-    n1, n_out, n2 = prob.shape
-    for a in range(n1):
-        ga, ta = grad[a], target[a]
-        for o in range(n_out):
-            po, oo = prob[a, o], out[a, o]
-            for e in range(n2):
-                oo[e] = po[e] * ga[e]
-        for e in range(n2):
-            out[a, ta[e], e] -= ga[e]
 
 
 def _memory_order(t: torch.Tensor) -> list[int]:
@@ -111,7 +56,7 @@ class _CrossEntropy(torch.autograd.Function):
         tgt = target.expand(logits.shape[:-1]).permute(rest).reshape(n1, n2)  # a view where it can be
         loss = logits.new_empty(n1, n2)
         prob = torch.empty_like(y)
-        bad = _forward(y.detach().numpy(), tgt.numpy(), loss.numpy(), prob.numpy())
+        bad = ce_forward_kernel(y.detach().numpy(), tgt.numpy(), loss.numpy(), prob.numpy())
         if bad >= 0:
             value = int(tgt.reshape(-1)[bad])
             raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[-1]}) (the output units), "
@@ -129,7 +74,7 @@ class _CrossEntropy(torch.autograd.Function):
         if g.stride(-1) != 1:   # e.g. a broadcast mask: one copy, then the loops vectorise
             g = g.contiguous()
         out = torch.empty_like(prob)
-        _backward(prob.numpy(), tgt.numpy(), g.numpy(), out.numpy())
+        ce_backward_kernel(prob.numpy(), tgt.numpy(), g.numpy(), out.numpy())
         return out.view(shape).permute(_inverse(order)), None
 
 
