@@ -224,3 +224,15 @@ def test_recognition_depth_scores_the_empty_string(reference_dir):
     started_right = models.SecondOrder.from_weights(W=pub["W"], P=pub["P"], h0=pub["h0"])
     assert training.generalization_depth(started_right, task, 6).tolist() == [6]
     assert training.depth_strings(lang, 2, "recognition")[0] == ["", "0", "1"]
+
+
+def test_is_argmax_matches_argmax_with_ties_and_undefined_targets():
+    from dynrec.training.metrics import is_argmax
+
+    g = torch.Generator().manual_seed(8)
+    for _ in range(5):
+        base = torch.randint(-2, 3, (7, 4, 3, 9), generator=g).to(torch.float32)  # many exact ties
+        logits = base.permute(3, 1, 0, 2)                                          # [E,B,T,O] view
+        targets = torch.randint(-1, 3, (4, 7), generator=g)                        # -1: no target
+        want = (logits.argmax(-1) == targets) & (targets >= 0)
+        assert torch.equal(is_argmax(logits, targets), want)
