@@ -28,6 +28,17 @@ __all__ = ["cross_entropy"]
 
 
 
+def _targets_2d(t: torch.Tensor, pos: int, n1: int, n2: int) -> torch.Tensor:
+    """Targets ``t`` (in the logits' memory order, output axis dropped) as [n1, n2] without copying
+    the members' broadcast: targets shared by all members (stride 0 along the axes stored after
+    the output axis, the ensemble's usual case) become [n1, 1] expanded to [n1, n2]."""
+    inner = t.shape[pos:]
+    if n2 > 1 and all(st == 0 or size == 1 for st, size in zip(t.stride()[pos:], inner)):
+        head = t[(Ellipsis,) + (0,) * len(inner)]            # [outer dims]
+        return head.reshape(n1, 1).expand(n1, n2)
+    return t.reshape(n1, n2)
+
+
 def _memory_order(t: torch.Tensor) -> list[int]:
     """Axes of ``t`` from outermost to innermost in memory."""
     return sorted(range(t.dim()), key=lambda d: (-t.stride(d), -t.shape[d]))
@@ -53,7 +64,7 @@ class _CrossEntropy(torch.autograd.Function):
         n1, n2 = math.prod(shape[:pos]), math.prod(shape[pos + 1:])
         y = logits.permute(order).reshape(n1, logits.shape[-1], n2)
         rest = [d for d in order if d != out_axis]
-        tgt = target.expand(logits.shape[:-1]).permute(rest).reshape(n1, n2)  # a view where it can be
+        tgt = _targets_2d(target.expand(logits.shape[:-1]).permute(rest), pos, n1, n2)
         loss = logits.new_empty(n1, n2)
         prob = torch.empty_like(y)
         bad = ce_forward_kernel(y.detach().numpy(), tgt.numpy(), loss.numpy(), prob.numpy())
