@@ -111,6 +111,7 @@ def main():
     lang = grammars.get("anbncn")
     task = grammars.PredictionTask(lang, markers=True)
     strings = [lang.member(n) for n in range(1, 11)]
+    dynrec_time(task, strings, 2)  # warm-up: numba compiles once per machine
     ours, result = dynrec_time(task, strings, args.generations)
     ours50 = ours * 50 / args.generations
     base_dyn = baseline_time(task, strings, args.baseline_gens, "dynrec")

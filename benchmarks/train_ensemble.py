@@ -82,6 +82,7 @@ def main():
     rows = []
     for label, strings, bs in (("online (1 string / update)", args.strings, None),
                                ("minibatch 32", args.batch_strings, 32)):
+        dynrec_time(task, 2 if bs is None else 2 * bs, bs)  # warm-up: numba compiles once per machine
         ours, result = dynrec_time(task, strings, bs)
         base = baseline_time(task, strings, bs, args.baseline_seeds)
         updates = strings // (1 if bs is None else bs)
