@@ -69,7 +69,7 @@ def variant(name: str):
     try:
         if name == "compiled":
             fast._numba = None
-            assert fast._numba_available(), "numba is a dependency of dynrec"
+            assert fast.numba_available(), "numba is a dependency of dynrec"
             yield
         elif name == "torch fused":
             fast._numba = False

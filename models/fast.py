@@ -41,8 +41,8 @@ from contextlib import contextmanager
 
 import torch
 
-__all__ = ["fast_forward", "select", "disabled", "is_enabled", "SRN_MAX_HIDDEN", "NUMBA_SRN_MAX_HIDDEN",
-           "FUSED_MIN_ROWS"]
+__all__ = ["fast_forward", "select", "disabled", "is_enabled", "numba_available", "functorch_active",
+           "SRN_MAX_HIDDEN", "NUMBA_SRN_MAX_HIDDEN", "FUSED_MIN_ROWS"]
 
 # Above this many hidden units the H*H fused multiply-adds of the SRN scan lose to the plain bmm.
 SRN_MAX_HIDDEN = 6
@@ -60,7 +60,7 @@ _enabled = True
 _numba = None
 
 
-def _numba_available() -> bool:
+def numba_available() -> bool:
     """Whether numba imports (the compiled CPU kernels); checked once per process."""
     global _numba
     if _numba is None:
@@ -100,7 +100,7 @@ def _plain_options(net, extra: dict) -> bool:
     return True
 
 
-def _functorch_active() -> bool:
+def functorch_active() -> bool:
     check = getattr(torch._C, "_are_functorch_transforms_active", None)
     return bool(check()) if check is not None else False
 
@@ -109,7 +109,7 @@ def select(net, x: torch.Tensor) -> str | None:
     """Which fast path ``net(x)`` takes: ``"numba_srn"``, ``"numba_lstm"`` (compiled CPU
     kernels, any size), ``"torch_srn"``, ``"torch_lstm"`` (fused torch ops, from
     ``FUSED_MIN_ROWS`` rows) or None (the plain step loop)."""
-    if not _enabled or _functorch_active():
+    if not _enabled or functorch_active():
         return None
     from .lstm import LSTM
     from .srn import SRN
@@ -126,7 +126,7 @@ def select(net, x: torch.Tensor) -> str | None:
         kind = "lstm"
     if kind is None:
         return None
-    if x.device.type == "cpu" and _numba_available() \
+    if x.device.type == "cpu" and numba_available() \
             and (kind == "lstm" or net.n_hidden <= NUMBA_SRN_MAX_HIDDEN):
         return "numba_" + kind
     if net.ensemble * x.shape[-3] < FUSED_MIN_ROWS or (kind == "srn" and net.n_hidden > SRN_MAX_HIDDEN):

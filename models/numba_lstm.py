@@ -14,7 +14,7 @@ Input projection, recurrence and readout all run inside the kernels, in loops
 whose innermost index is the member e (contiguous everywhere, so LLVM
 vectorises them).  Time is the outer loop and the strings of the batch the
 inner one, so that each row of U (and of its gradient) is loaded once per step
-for all B strings (:func:`._kernels.add_matvec_batch`).  Two ways to speed
+for all B strings (:func:`.kernels.add_matvec_batch`).  Two ways to speed
 this kernel up were measured and dropped (10 units, E = 1024): walking the
 member axis in cache-sized chunks (LLVM does not vectorise loops over
 ``range(e0, e1)`` or over slices of the member axis: 1-2 against 7 GFMA/s) and
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import torch
 
-from ._kernels import lstm_backward_kernel, lstm_forward_kernel
+from .kernels import lstm_backward_kernel, lstm_forward_kernel
 from .numba_srn import _np
 
 __all__ = ["lstm_forward"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._kernels import CODES, srn_backward_kernel, srn_forward_kernel
+from .kernels import CODES, srn_backward_kernel, srn_forward_kernel
 
 __all__ = ["srn_forward"]
 

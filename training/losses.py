@@ -61,7 +61,7 @@ def _compiled_ok(logits: torch.Tensor) -> bool:
     from ..models import fast
 
     return logits.device.type == "cpu" and logits.dtype in (torch.float32, torch.float64) \
-        and logits.numel() > 0 and fast.is_enabled() and fast._numba_available() and not fast._functorch_active()
+        and logits.numel() > 0 and fast.is_enabled() and fast.numba_available() and not fast.functorch_active()
 
 
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from ..models._kernels import ce_backward_kernel, ce_forward_kernel
+from ..models.kernels import ce_backward_kernel, ce_forward_kernel
 
 __all__ = ["cross_entropy"]
 

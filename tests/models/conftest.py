@@ -109,7 +109,7 @@ def always_fused(request, monkeypatch):
 
     monkeypatch.setattr(fast, "FUSED_MIN_ROWS", 0)
     if request.param == "numba":
-        assert fast._numba_available(), "numba must import (it is in install_requires)"
+        assert fast.numba_available(), "numba must import (it is in install_requires)"
     else:
         monkeypatch.setattr(fast, "_numba", False)
     return request.param

@@ -15,7 +15,7 @@ from dynrec.training.losses import cross_entropy, prediction_losses, recognition
 @pytest.fixture(autouse=True, params=["numba", "torch"])
 def impl(request, monkeypatch):
     if request.param == "numba":
-        assert fast._numba_available(), "numba must import (it is in install_requires)"
+        assert fast.numba_available(), "numba must import (it is in install_requires)"
         calls = []
         real = numba_ce.cross_entropy
         monkeypatch.setattr(numba_ce, "cross_entropy", lambda *a: calls.append(1) or real(*a))
