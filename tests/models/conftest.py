@@ -1,10 +1,14 @@
 """Direct numpy transcriptions of each family's equations (one member, explicit loops),
 the independent definitions the ensemble code is checked against."""
 
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # fastcheck.py
 
 ACT = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)), "relu": lambda a: np.maximum(a, 0),
        "identity": lambda a: a}

@@ -15,37 +15,7 @@ from dynrec import models
 from dynrec.models import fast
 from dynrec.models.fast_lstm import lstm_forward
 from dynrec.models.lstm import LSTM
-
-TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
-
-
-def _run(net, x, lengths=None, h0=None, fused=True):
-    x = x.clone().requires_grad_()
-    h0 = None if h0 is None else h0.detach().clone().requires_grad_()
-    net.zero_grad(set_to_none=True)
-    with (torch.enable_grad() if fused else fast.disabled()):
-        logits, states = net(x, lengths=lengths, h0=h0)
-    # a loss reaching logits, h and c, with different weights per position
-    w = torch.linspace(0.5, 1.5, logits.numel(), dtype=logits.dtype).reshape(logits.shape)
-    (torch.sin(logits) * w).sum().add((states ** 2 * torch.arange(1, states.shape[-1] + 1)).sum() * 0.1).backward()
-    grads = {n: p.grad.clone() for n, p in net.named_parameters()}
-    grads["x"] = x.grad.clone()
-    if h0 is not None:
-        grads["h0_given"] = h0.grad.clone()
-    return logits.detach(), states.detach(), grads
-
-
-def _compare(net, x, **kw):
-    a, b = _run(net, x, fused=True, **kw), _run(net, x, fused=False, **kw)
-    assert set(a[2]) == set(b[2])
-    tol = TOL[net.dtype]
-    for name, u, v in [("logits", a[0], b[0]), ("states", a[1], b[1])] + [(n, a[2][n], b[2][n]) for n in b[2]]:
-        assert u.shape == v.shape, name
-        scale = max(1.0, float(v.abs().max()))
-        err = float((u - v).abs().max())
-        assert err <= tol * scale, f"{name}: max error {err:.3g} (scale {scale:.3g})"
-    return a
-
+from fastcheck import compare_to_plain  # tests/models/fastcheck.py
 
 def _data(shape, dtype, seed=0):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
@@ -63,7 +33,7 @@ def test_matches_plain_loop(always_fused, dtype, peephole):
     net = models.build("lstm", 3, 4, 3, ensemble=5, seed=3, dtype=dtype, peephole=peephole, init_range=0.5)
     x = _data((4, 9, 3), dtype)
     assert _uses_fused(net, x)
-    _compare(net, x)
+    compare_to_plain(net, x)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -73,7 +43,7 @@ def test_per_member_inputs_padding_and_given_h0(always_fused, dtype, peephole):
     x = _data((4, 5, 7, 2), dtype)
     lengths = torch.tensor([7, 0, 3, 1, 6])
     h0 = _data((4, 5, 6), dtype, seed=2)
-    logits, states, _ = _compare(net, x, lengths=lengths, h0=h0)
+    logits, states, _ = compare_to_plain(net, x, lengths=lengths, h0=h0)
     # a row of length 0 holds (h0, c0) throughout; a row of length 3 holds its state after step 3
     assert torch.equal(states[:, 1], h0[:, 1, None].expand(-1, 7, -1))
     assert torch.equal(states[:, 2, 3:], states[:, 2, 2:3].expand(-1, 4, -1))
@@ -85,7 +55,7 @@ def test_learned_h0_torch_init_and_forget_bias(always_fused, dtype):
                        forget_bias=2.0, output_activation="identity")
     with torch.no_grad():
         net.h0.copy_(_data(net.h0.shape, dtype, seed=9))  # non-zero h and c to start from
-    _compare(net, _data((3, 6, 3), dtype), lengths=torch.tensor([6, 2, 4]))
+    compare_to_plain(net, _data((3, 6, 3), dtype), lengths=torch.tensor([6, 2, 4]))
     assert net.h0.requires_grad
 
 

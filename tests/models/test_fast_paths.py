@@ -13,40 +13,7 @@ import torch
 from dynrec import models
 from dynrec.models import fast
 from dynrec.models.srn import SRN
-
-TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
-
-
-def _run(net, x, lengths=None, h0=None, fused=True):
-    x = x.clone().requires_grad_()
-    h0 = None if h0 is None else h0.detach().clone().requires_grad_()
-    net.zero_grad(set_to_none=True)
-    if fused:
-        logits, states = net(x, lengths=lengths, h0=h0)
-    else:
-        with fast.disabled():
-            logits, states = net(x, lengths=lengths, h0=h0)
-    # a loss that reaches both outputs, with different weights per position
-    w = torch.linspace(0.5, 1.5, logits.numel(), dtype=logits.dtype).reshape(logits.shape)
-    (torch.sin(logits) * w).sum().add((states ** 2).sum() * 0.3).backward()
-    grads = {n: p.grad.clone() for n, p in net.named_parameters()}
-    grads["x"] = x.grad.clone()
-    if h0 is not None:
-        grads["h0_given"] = h0.grad.clone()
-    return logits.detach(), states.detach(), grads
-
-
-def _compare(net, x, **kw):
-    a, b = _run(net, x, fused=True, **kw), _run(net, x, fused=False, **kw)
-    tol = TOL[net.dtype]
-    for name, u, v in [("logits", a[0], b[0]), ("states", a[1], b[1])] + \
-            [(n, a[2][n], b[2][n]) for n in b[2]]:
-        assert u.shape == v.shape, name
-        scale = max(1.0, float(v.abs().max()))
-        err = float((u - v).abs().max())
-        assert err <= tol * scale, f"{name}: max error {err:.3g} (scale {scale:.3g})"
-    return a
-
+from fastcheck import compare_to_plain  # tests/models/fastcheck.py
 
 def _data(E, B, T, I, dtype, per_member, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -58,7 +25,7 @@ def _data(E, B, T, I, dtype, per_member, seed=0):
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
 def test_matches_plain_loop(always_fused, dtype, activation):
     net = models.build("srn", 3, 2, 3, ensemble=6, seed=3, dtype=dtype, activation=activation)
-    _compare(net, _data(6, 4, 9, 3, dtype, per_member=False))
+    compare_to_plain(net, _data(6, 4, 9, 3, dtype, per_member=False))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -67,7 +34,7 @@ def test_per_member_inputs_padding_and_given_h0(always_fused, dtype):
     x = _data(5, 4, 7, 2, dtype, per_member=True)
     lengths = torch.tensor([7, 0, 3, 1])
     h0 = torch.randn(5, 4, 3, generator=torch.Generator().manual_seed(2), dtype=dtype)
-    logits, states, _ = _compare(net, x, lengths=lengths, h0=h0)
+    logits, states, _ = compare_to_plain(net, x, lengths=lengths, h0=h0)
     # a row of length 0 holds h0 throughout; a row of length 3 holds its state after step 3
     assert torch.equal(states[:, 1], h0[:, 1, None].expand(-1, 7, -1))
     assert torch.equal(states[:, 2, 3:], states[:, 2, 2:3].expand(-1, 4, -1))
@@ -77,7 +44,7 @@ def test_per_member_inputs_padding_and_given_h0(always_fused, dtype):
 def test_learned_h0_and_larger_hidden(always_fused, dtype):
     net = models.build("srn", 3, fast.SRN_MAX_HIDDEN, 2, ensemble=4, seed=5, dtype=dtype, h0="learned",
                        activation="sigmoid")
-    _compare(net, _data(4, 3, 6, 3, dtype, per_member=False), lengths=torch.tensor([6, 2, 4]))
+    compare_to_plain(net, _data(4, 3, 6, 3, dtype, per_member=False), lengths=torch.tensor([6, 2, 4]))
     assert net.h0.requires_grad
 
 
@@ -184,4 +151,4 @@ def test_default_dispatch_on_a_large_ensemble():
     net = models.build("srn", 3, 2, 3, ensemble=E, seed=0)
     x = _data(E, B, 5, 3, torch.float32, per_member=False)
     assert fast.fast_forward(net, x, False, net.initial_state(B), None) is not None
-    _compare(net, x)
+    compare_to_plain(net, x)
