@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import torch
 
+    from dynrec.models import fast
+
     torch.set_num_threads(1)
+    fast.keep_freed_memory()  # see its docstring: freed tensors stay in the heap for the next call
     try:
         if args.command == "list":
             print(_list(args.what))

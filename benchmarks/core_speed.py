@@ -26,8 +26,9 @@ Last, the loss alone and ``training.BPTT.fit`` itself (SRN-2, E = 4096, the ten
 strings as one minibatch per member, Adam, 2 epochs) with and without numba.
 
 The script sets ``THP_MEM_ALLOC_ENABLE=1`` before torch loads (torch's switch for
-transparent huge pages in its CPU allocator), as the ``dynrec`` command does: the
-kernels write tens of MB of fresh state per call at these sizes, and 4 KB page
+transparent huge pages in its CPU allocator) and calls ``models.fast.keep_freed_memory()``
+(glibc keeps freed blocks in the heap), as the ``dynrec`` command does: the
+kernels write tens of MB of fresh state per call at these sizes, and page
 faults on first touch otherwise cost about as much as the arithmetic.
 
 Run:  .venv/bin/python benchmarks/core_speed.py [--quick] [--no-write] [--no-profile]
@@ -53,6 +54,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from dynrec import grammars, models, training  # noqa: E402
 from dynrec.models import fast  # noqa: E402
+
+fast.keep_freed_memory()  # as the dynrec command does (see its docstring)
 from dynrec.training import losses  # noqa: E402
 from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
@@ -367,7 +370,8 @@ def main() -> None:
         "(models/fast_srn.py, models/fast_lstm.py from FUSED_MIN_ROWS rows: what runs on CUDA or "
         "without numba); 'plain' the same call inside `models.fast.disabled()`; the loop one "
         "torch.nn.RNN + Linear + Adam per member.  The LSTM rows are the best of two measurements. "
-        "THP_MEM_ALLOC_ENABLE=1 (set by the script and by the `dynrec` command; see its docstring).",
+        "THP_MEM_ALLOC_ENABLE=1 and `models.fast.keep_freed_memory()` (set by the script as by the `dynrec` "
+        "command; see its docstring).",
         "",
         "Command: `.venv/bin/python benchmarks/core_speed.py`" + (" --quick" if args.quick else ""),
         f"Machine: 2-core CPU, torch {torch.__version__.split('+')[0]} CPU, 1 thread; load average "

@@ -32,6 +32,8 @@ import torch  # noqa: E402
 
 from dynrec import models  # noqa: E402
 from dynrec.models import fast  # noqa: E402
+
+fast.keep_freed_memory()  # as the dynrec command does (see its docstring)
 from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 B, T, I, H, O = 16, 20, 3, 2, 3

@@ -44,6 +44,11 @@ from typing import Callable, Iterable, Iterator
 __all__ = ["Chunk", "serial", "loky", "dask", "ray", "check_ray", "failed_records"]
 
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# Worker processes also get the memory settings of the ``dynrec`` command: torch's huge-page
+# allocation and glibc's malloc keeping freed blocks for reuse (the environment form of
+# ``models.fast.keep_freed_memory``; both are read at process start).
+WORKER_ENV = {**THREAD_ENV, "THP_MEM_ALLOC_ENABLE": "1",
+              "MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str((1 << 31) - 1)}
 
 
 @dataclass(frozen=True)
@@ -107,14 +112,14 @@ def loky(chunks: Iterable[Chunk], worker: Callable, workers: int,
     isolated = False
     while pending or suspects or in_flight:
         if not in_flight:
-            ex = get_reusable_executor(max_workers=workers, env=THREAD_ENV)
+            ex = get_reusable_executor(max_workers=workers, env=WORKER_ENV)
             isolated = bool(suspects)
             todo = [suspects.popleft()] if suspects else [pending.popleft() for _ in
                                                           range(min(workers, len(pending)))]
             for c in todo:
                 in_flight[ex.submit(call, worker, c.spec, c.seeds)] = c
         elif not isolated and pending:
-            ex = get_reusable_executor(max_workers=workers, env=THREAD_ENV)
+            ex = get_reusable_executor(max_workers=workers, env=WORKER_ENV)
             while pending and len(in_flight) < workers:
                 c = pending.popleft()
                 in_flight[ex.submit(call, worker, c.spec, c.seeds)] = c
@@ -168,7 +173,7 @@ def dask(chunks: Iterable[Chunk], worker: Callable, workers: int, retries: int,
             with _dask.config.set({"distributed.scheduler.allowed-failures": retries}):
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=None,
-                                       env=THREAD_ENV)
+                                       env=WORKER_ENV)
             client = Client(cluster)
         futures = {}
         for c in chunks:
@@ -220,14 +225,14 @@ def ray(chunks: Iterable[Chunk], worker: Callable, workers: int, retries: int,
     None: use the Ray this process is already connected to (left connected),
     else start a local Ray with ``workers`` CPUs and no dashboard, and shut it
     down when done. Each task needs one CPU and runs with one torch thread
-    (:data:`THREAD_ENV` as the job's or the task's ``runtime_env``). At most
+    (:data:`WORKER_ENV` as the job's or the task's ``runtime_env``). At most
     twice the cluster's CPUs of tasks are in flight, so finished results never
     pile up in the object store. A remote cluster's nodes need dynrec (and the
     worker's modules) installed, as for Dask."""
     _ray = check_ray(scheduler)
     from ray.exceptions import RayError, WorkerCrashedError
 
-    env = {"env_vars": dict(THREAD_ENV)}
+    env = {"env_vars": dict(WORKER_ENV)}
     started = False
     task_options = {"num_cpus": 1, "max_retries": retries}
     if _ray.is_initialized():  # the caller's own connection: used as it is, never shut down

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 import torch
 
 __all__ = ["fast_forward", "select", "disabled", "is_enabled", "numba_available", "functorch_active",
-           "SRN_MAX_HIDDEN", "NUMBA_SRN_MAX_HIDDEN", "FUSED_MIN_ROWS"]
+           "keep_freed_memory", "SRN_MAX_HIDDEN", "NUMBA_SRN_MAX_HIDDEN", "FUSED_MIN_ROWS"]
 
 # Above this many hidden units the H*H fused multiply-adds of the SRN scan lose to the plain bmm.
 SRN_MAX_HIDDEN = 6
@@ -70,6 +70,31 @@ def numba_available() -> bool:
         except ImportError:
             _numba = False
     return _numba
+
+
+def keep_freed_memory() -> bool:
+    """Ask the C library's ``malloc`` (glibc) to keep freed memory for reuse rather than hand it
+    back to the operating system; returns whether it took effect (False elsewhere, harmlessly).
+
+    Every ``net(x)`` of a big ensemble allocates its states, gates and gradients afresh (tens of
+    MB for a 10-unit LSTM at E = 1024).  By default glibc serves blocks that large with ``mmap``
+    and returns them on ``free``, so each call pays first-touch page faults on all of it again.
+    With the thresholds raised (``M_MMAP_THRESHOLD`` 1 GB, ``M_TRIM_THRESHOLD`` 2 GB) the heap
+    keeps them: measured in one run, 2-unit SRN E = 4096 training 31 -> 37M network-steps/s, 10-unit
+    LSTM E = 1024 2.8 -> 2.95M.  The price: the process's resident size stays at its peak.  The
+    ``dynrec`` command and its worker processes call this; scripts may call it once at start.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3          # glibc's <malloc.h> parameter numbers
+    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, (1 << 31) - 1))
 
 
 def is_enabled() -> bool:

@@ -23,40 +23,52 @@ unrolling the sum over k (no gain: the weights' memory traffic bounds it).
 Layouts (C-contiguous, float32 or float64): x [T,B,I,Ex] (Ex = E or 1);
 wi [4H,I,E]; b [4H,E]; u [4H,H,E]; peep [3,H,E] (rows w_i, w_f, w_o; [0,H,E]
 without peepholes); v [O,H,E]; c [O,E]; hc0 [B,2H,E] ([h, c]); keep [T,B] uint8
-(a padded step holds (h, c), and its gradient passes straight through);
-states [T,B,2H,E]; y [T,B,O,E].  The gate activations [T,B,4H,E] (i, f, g, o)
-are kept for the backward, which recomputes tanh(c_t) from the states rather
-than storing it, and keeps every step's gate gradients [T,B,4H,E] only when
-the input gradient is wanted (one step's otherwise).
+(a padded step holds (h, c) and computes nothing; its gradient passes straight
+through); states [T,B,2H,E]; y [T,B,O,E].  The gate activations [T,B,4H,E]
+(i, f, g, o) are kept for the backward, which recomputes tanh(c_t) from the
+states rather than storing it, and keeps every step's gate gradients
+[T,B,4H,E] only when the input gradient is wanted (one step's otherwise).
+
+The logits leave as a C-contiguous [E,B,T,O] (one compiled transposing copy,
+:func:`.kernels.copy_4d`): a user's loss of torch ops runs 2-3x faster on
+it than on a member-innermost view, and for the LSTM the copy is small beside
+the cell's work.  (The SRN keeps returning views: its whole step costs about
+what such a copy would.)  Gradients arriving in any layout are brought to the
+kernel layout by :func:`.numba_srn.kernel_layout`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .kernels import lstm_backward_kernel, lstm_forward_kernel
-from .numba_srn import _np
+from .kernels import copy_4d, lstm_backward_kernel, lstm_forward_kernel
+from .numba_srn import _c, kernel_layout
 
 __all__ = ["lstm_forward"]
 
 
 
 class _LSTMKernel(torch.autograd.Function):
-    """(y [T,B,O,E], states [T,B,2H,E]) of a whole sequence; see the module docstring."""
+    """(logits [E,B,T,O] contiguous, states [T,B,2H,E]) of a whole sequence; see the module docstring."""
 
     @staticmethod
     def forward(ctx, x, wi, b, u, peep, v, c, hc0, keep):
+        # the kernel layout, made once: the backward reads the same copies (saved, so autograd's
+        # check against in-place changes still covers the inputs that needed no copy)
+        x, wi, b, u, peep, v, c, hc0 = (_c(t) for t in (x, wi, b, u, peep, v, c, hc0))
         steps, batch = x.shape[:2]
         rows, members = b.shape
         n = rows // 4
         states = torch.empty(steps, batch, 2 * n, members, dtype=x.dtype)
         y = torch.empty(steps, batch, c.shape[0], members, dtype=x.dtype)
         gates = torch.empty(steps, batch, rows, members, dtype=x.dtype)
-        lstm_forward_kernel(_np(x), _np(wi), _np(b), _np(u), _np(peep), _np(v), _np(c), _np(hc0), keep.numpy(),
-                 states.numpy(), y.numpy(), gates.numpy())
+        lstm_forward_kernel(x.numpy(), wi.numpy(), b.numpy(), u.numpy(), peep.numpy(), v.numpy(), c.numpy(),
+                            hc0.numpy(), keep.numpy(), states.numpy(), y.numpy(), gates.numpy())
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(x, wi, u, peep, v, hc0, keep, states, gates)
-        return y, states
+        logits = torch.empty(members, batch, steps, c.shape[0], dtype=x.dtype)
+        copy_4d(y.numpy(), logits.numpy().transpose(2, 1, 3, 0))
+        return logits, states
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -68,9 +80,11 @@ class _LSTMKernel(torch.autograd.Function):
         grads = [torch.zeros(shape, dtype=x.dtype) for shape in
                  (wi.shape, gates.shape[2:], u.shape, peep.shape, v.shape, v[:, 0].shape, hc0.shape)]
         empty = states.new_empty(0, 0, 0, 0)
-        lstm_backward_kernel(_np(x), _np(wi), _np(u), _np(peep), _np(v), _np(hc0), keep.numpy(), states.numpy(),
-                  gates.numpy(), _np(grad_y if grad_y is not None else empty),
-                  _np(grad_s if grad_s is not None else empty), grad_y is not None, grad_s is not None,
+        lstm_backward_kernel(x.numpy(), wi.numpy(), u.numpy(), peep.numpy(), v.numpy(), hc0.numpy(), keep.numpy(),
+                  states.numpy(),
+                  gates.numpy(), kernel_layout(grad_y.permute(2, 1, 3, 0)) if grad_y is not None else empty.numpy(),
+                  kernel_layout(grad_s) if grad_s is not None else empty.numpy(), grad_y is not None,
+                  grad_s is not None,
                   *(g.numpy() for g in grads), dpre.numpy())
         gwi, gb, gu, gpeep, gv, gc, ghc0 = grads
         gx = None
@@ -85,8 +99,9 @@ def lstm_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor,
                  mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits [E,B,T,O], states [E,B,T,2H])`` of a one-layer standard CPU LSTM through the kernels.
 
-    Arguments as :func:`.fast_lstm.lstm_forward`; the outputs are permuted views
-    of the kernel layout (non-contiguous).
+    Arguments as :func:`.fast_lstm.lstm_forward`.  The logits are C-contiguous
+    (copied out of the kernel layout: user losses on them run at torch's full
+    speed), the states a permuted view of the kernel layout.
     """
     xt = (x.permute(2, 1, 3, 0) if has_e else x.transpose(0, 1).unsqueeze(-1)).contiguous()  # [T,B,I,E|1]
     steps, batch = xt.shape[:2]
@@ -99,4 +114,4 @@ def lstm_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor,
     y, s = _LSTMKernel.apply(
         xt, net.w_ih.permute(1, 2, 0), net.b.T, net.w_hh.permute(1, 2, 0), peep,
         net.w_ho.permute(1, 2, 0), net.b_o.T, h.permute(1, 2, 0), keep)
-    return y.permute(3, 1, 0, 2), s.permute(3, 1, 0, 2)
+    return y, s.permute(3, 1, 0, 2)

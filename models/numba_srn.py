@@ -31,14 +31,26 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .kernels import CODES, srn_backward_kernel, srn_forward_kernel
+from .kernels import CODES, copy_4d, srn_backward_kernel, srn_forward_kernel
 
 __all__ = ["srn_forward"]
 
 
+def kernel_layout(grad: torch.Tensor) -> np.ndarray:
+    """A gradient of kernel shape [T,B,K,E] (any strides) as the C-contiguous array the kernels read:
+    itself when it already is one, else one compiled transposing copy (torch's own costs 3-4x
+    more for these shapes; the usual case is the contiguous [E,B,T,K] gradient of a loss taken
+    on the networks' outputs)."""
+    if grad.is_contiguous():
+        return grad.numpy()
+    out = torch.empty(grad.shape, dtype=grad.dtype).numpy()
+    copy_4d(grad.numpy(), out)
+    return out
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().contiguous().numpy()
+
+def _c(t: torch.Tensor) -> torch.Tensor:
+    """``t`` detached and C-contiguous (itself, sharing its version counter, when it already is)."""
+    return t.detach().contiguous()
 
 
 class _SRNKernel(torch.autograd.Function):
@@ -46,11 +58,13 @@ class _SRNKernel(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, u, b, w, v, c, h0, keep, act):
+        # the kernel layout, made once and saved for the backward (see numba_lstm._LSTMKernel)
+        x, u, b, w, v, c, h0 = (_c(t) for t in (x, u, b, w, v, c, h0))
         steps, batch = x.shape[:2]
         n_h, members = b.shape
         states = torch.empty(steps, batch, n_h, members, dtype=x.dtype)
         y = torch.empty(steps, batch, c.shape[0], members, dtype=x.dtype)
-        srn_forward_kernel(_np(x), _np(u), _np(b), _np(w), _np(v), _np(c), _np(h0), keep.numpy(), act,
+        srn_forward_kernel(x.numpy(), u.numpy(), b.numpy(), w.numpy(), v.numpy(), c.numpy(), h0.numpy(), keep.numpy(), act,
                  states.numpy(), y.numpy())
         ctx.act = act
         ctx.set_materialize_grads(False)
@@ -64,10 +78,12 @@ class _SRNKernel(torch.autograd.Function):
         need_x = ctx.needs_input_grad[0]
         dpre = torch.empty_like(states) if need_x else torch.empty_like(states[:1])  # all steps only for dL/dx
         grads = [torch.zeros(t.shape, dtype=t.dtype) for t in (u, u[:, 0], w, v, v[:, 0], h0)]  # gu gb gw gv gc gh0
-        gy = grad_y if grad_y is not None else states.new_empty(0, 0, 0, 0)
-        gh = grad_h if grad_h is not None else states.new_empty(0, 0, 0, 0)
-        srn_backward_kernel(_np(x), _np(u), _np(w), _np(v), _np(h0), keep.numpy(), ctx.act, states.numpy(),
-                  _np(gy), _np(gh), grad_y is not None, grad_h is not None,
+        empty = states.new_empty(0, 0, 0, 0).numpy()
+        gy = kernel_layout(grad_y) if grad_y is not None else empty
+        gh = kernel_layout(grad_h) if grad_h is not None else empty
+        srn_backward_kernel(x.numpy(), u.numpy(), w.numpy(), v.numpy(), h0.numpy(), keep.numpy(), ctx.act,
+                  states.numpy(),
+                  gy, gh, grad_y is not None, grad_h is not None,
                   *(t.numpy() for t in grads), dpre.numpy())
         gu, gb, gw, gv, gc, gh0 = grads
         gx = None

@@ -13,7 +13,10 @@ axis innermost), and a copy into the usual layout would cost more than the loss.
 Any layout in which the tensor is a permutation of a contiguous one is read as
 [N1, O, N2] (N2 the axes stored after the output axis), so the loops along N2
 vectorise; the gradient is returned in the same layout, which is what the
-networks' backward kernels read without a copy.  Other layouts are copied.
+networks' backward kernels read without a copy.  Logits with the output axis
+innermost (the LSTM's contiguous [E,B,T,O], or any [N, O]) are read as one
+transposed [O, N] block (one compiled copy each way: a loop of length 1 along
+N2 would run scalar).  Other layouts are copied.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import math
 
 import torch
 
-from ..models.kernels import ce_backward_kernel, ce_forward_kernel
+from ..models.kernels import ce_backward_kernel, ce_forward_kernel, transpose_rows
 
 __all__ = ["cross_entropy"]
 
@@ -62,30 +65,41 @@ class _CrossEntropy(torch.autograd.Function):
         pos = order.index(out_axis)
         shape = [logits.shape[d] for d in order]
         n1, n2 = math.prod(shape[:pos]), math.prod(shape[pos + 1:])
-        y = logits.permute(order).reshape(n1, logits.shape[-1], n2)
+        n_out = logits.shape[-1]
         rest = [d for d in order if d != out_axis]
         tgt = _targets_2d(target.expand(logits.shape[:-1]).permute(rest), pos, n1, n2)
-        loss = logits.new_empty(n1, n2)
+        rows = n2 == 1 and n1 > 1           # output axis innermost: the kernel reads [1, O, N]
+        if rows:
+            y = logits.new_empty(1, n_out, n1)
+            transpose_rows(logits.detach().permute(order).reshape(n1, n_out).numpy(), y[0].numpy())
+            tgt = tgt.reshape(1, n1)
+        else:
+            y = logits.detach().permute(order).reshape(n1, n_out, n2)
+        loss = logits.new_empty(tgt.shape)
         prob = torch.empty_like(y)
-        bad = ce_forward_kernel(y.detach().numpy(), tgt.numpy(), loss.numpy(), prob.numpy())
+        bad = ce_forward_kernel(y.numpy(), tgt.numpy(), loss.numpy(), prob.numpy())
         if bad >= 0:
             value = int(tgt.reshape(-1)[bad])
             raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[-1]}) (the output units), "
                              f"got {value}")
         ctx.save_for_backward(prob, tgt)
-        ctx.layout = (order, rest, shape)
+        ctx.layout = (order, rest, shape, rows)
         return loss.view([logits.shape[d] for d in rest]).permute(_inverse(rest))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         prob, tgt = ctx.saved_tensors
-        order, rest, shape = ctx.layout
+        order, rest, shape, rows = ctx.layout
         g = grad.permute(rest).reshape(tgt.shape)
         if g.stride(-1) != 1:   # e.g. a broadcast mask: one copy, then the loops vectorise
             g = g.contiguous()
         out = torch.empty_like(prob)
         ce_backward_kernel(prob.numpy(), tgt.numpy(), g.numpy(), out.numpy())
+        if rows:
+            back = prob.new_empty(prob.shape[2], prob.shape[1])
+            transpose_rows(out[0].numpy(), back.numpy())
+            out = back
         return out.view(shape).permute(_inverse(order)), None
 
 

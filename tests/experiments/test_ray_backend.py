@@ -75,7 +75,7 @@ def test_ray_gives_the_same_numbers_as_the_serial_run(monkeypatch, tmp_path):
     rd = experiments.run(e2e.CONFIG, out=tmp_path / "ray", backend="ray", workers=2, progress=False)
     assert not ray.is_initialized()
     assert len(calls) == 1 and calls[0]["num_cpus"] == 2 and calls[0]["include_dashboard"] is False
-    assert calls[0]["runtime_env"] == {"env_vars": backends.THREAD_ENV}
+    assert calls[0]["runtime_env"] == {"env_vars": backends.WORKER_ENV}
     assert rd.last_run["ok"] == 8 and rd.last_run["backend"] == "ray"
     assert e2e.numbers(rd) == e2e.numbers(ref)
 

@@ -152,3 +152,11 @@ def test_default_dispatch_on_a_large_ensemble():
     x = _data(E, B, 5, 3, torch.float32, per_member=False)
     assert fast.fast_forward(net, x, False, net.initial_state(B), None) is not None
     compare_to_plain(net, x)
+
+
+def test_keep_freed_memory_reports_what_it_did():
+    """glibc takes the two malloc thresholds (mallopt returns 1 for each); any other C library
+    makes it report False without touching anything."""
+    import platform
+
+    assert fast.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")

@@ -102,10 +102,11 @@ def test_recognition_losses_several_units(dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("order", [(3, 1, 0, 2), (0, 1, 2, 3), (1, 3, 0, 2), (2, 0, 3, 1)])
+@pytest.mark.parametrize("order", [(3, 1, 0, 2), (0, 1, 2, 3), (1, 3, 0, 2), (2, 0, 3, 1), (2, 1, 0, 3)])
 def test_any_memory_layout(dtype, order):
-    """Logits that are a permuted view (the fast networks return [E,B,T,O] views of [T,B,O,E]),
-    targets broadcast over members: same numbers as on a contiguous copy with F.cross_entropy."""
+    """Logits that are a permuted view (the compiled SRN returns [E,B,T,O] views of [T,B,O,E]) or
+    have the output axis innermost (the compiled LSTM's contiguous logits, read as one transposed
+    block), targets broadcast over members: same numbers as on a contiguous copy with F.cross_entropy."""
     shape = (6, 3, 5, 3)                                 # [E, B, T, O]
     base = _logits([shape[d] for d in order], dtype, seed=5).detach()
     inverse = [order.index(d) for d in range(4)]
