@@ -221,13 +221,26 @@ def set_rows(out, bias):
 
 @nb.njit(**_INLINE)
 def add_matvec(out, w, v):
-    """out[r, :] += sum_k w[r, k, :] * v[k, :]  (each member's matrix times its vector)."""
+    """out[r, :] += sum_k w[r, k, :] * v[k, :]  (each member's matrix times its vector; up to four
+    k per pass over the row)."""
+    n_k = v.shape[0]
     for r in range(out.shape[0]):
         o = out[r]
-        for k in range(v.shape[0]):
-            wrk, vk = w[r, k], v[k]
+        k = 0
+        while k + 3 < n_k:
+            w0, w1, w2, w3, v0, v1, v2, v3 = w[r, k], w[r, k + 1], w[r, k + 2], w[r, k + 3], v[k], v[k + 1], v[k + 2], v[k + 3]
             for e in range(o.size):
-                o[e] += wrk[e] * vk[e]
+                o[e] += (w0[e] * v0[e] + w1[e] * v1[e]) + (w2[e] * v2[e] + w3[e] * v3[e])
+            k += 4
+        if k + 1 < n_k:
+            w0, w1, v0, v1 = w[r, k], w[r, k + 1], v[k], v[k + 1]
+            for e in range(o.size):
+                o[e] += w0[e] * v0[e] + w1[e] * v1[e]
+            k += 2
+        if k < n_k:
+            w0, v0 = w[r, k], v[k]
+            for e in range(o.size):
+                o[e] += w0[e] * v0[e]
 
 
 @nb.njit(**_INLINE)
@@ -244,27 +257,41 @@ def backprop_matvec(gw, dv, w, d, v):
 
 
 @nb.njit(**_INLINE)
-def add_input(out, w, x):
-    """out[r, :] += sum_i w[r, i, :] * x[i, :] for inputs x [I, E], or x [I, 1] shared by all
-    members (zeros skipped: one-hot symbols cost one column)."""
+def affine_input(out, bias, w, x):
+    """out[r, :] = bias[r, :] + sum_i w[r, i, :] * x[i, :] for inputs x [I, E], or x [I, 1]
+    shared by all members (zeros skipped: a one-hot symbol costs one pass, bias included)."""
     for r in range(out.shape[0]):
-        o = out[r]
+        o, br = out[r], bias[r]
+        fresh = True                       # o still to be written (the bias goes in with the first term)
         for i in range(x.shape[0]):
             wri = w[r, i]
             if x.shape[1] == 1:
                 xi = x[i, 0]
-                if xi != 0:
+                if xi == 0:
+                    continue
+                if fresh:
+                    for e in range(o.size):
+                        o[e] = br[e] + wri[e] * xi
+                else:
                     for e in range(o.size):
                         o[e] += wri[e] * xi
             else:
                 xe = x[i]
-                for e in range(o.size):
-                    o[e] += wri[e] * xe[e]
+                if fresh:
+                    for e in range(o.size):
+                        o[e] = br[e] + wri[e] * xe[e]
+                else:
+                    for e in range(o.size):
+                        o[e] += wri[e] * xe[e]
+            fresh = False
+        if fresh:
+            for e in range(o.size):
+                o[e] = br[e]
 
 
 @nb.njit(**_INLINE)
 def add_outer_input(g, d, x):
-    """g[r, i, :] += d[r, :] * x[i, :], x as in :func:`add_input`."""
+    """g[r, i, :] += d[r, :] * x[i, :], x as in :func:`affine_input`."""
     for r in range(d.shape[0]):
         dr = d[r]
         for i in range(x.shape[0]):
@@ -283,36 +310,61 @@ def add_outer_input(g, d, x):
 # ---- the same products for a whole batch at once: out [B, R, E], v [B, >=K, E] (rows k of v
 # ---- from 0).  The weight row w[r, k, :] is loaded once for all B strings, so weight traffic
 # ---- is per step, not per step and string (what makes 10-unit LSTMs at E ~ 1000 fast: their
-# ---- U alone is 4H*H*E*4 bytes = 1.6 MB, beyond the core's L2).
+# ---- U alone is 4H*H*E*4 bytes = 1.6 MB, beyond the core's L2).  The rows of out, v and dv
+# ---- stream from L2, so each pass takes several terms of a sum at once: four k in the forward,
+# ---- two r in the backward (measured, 10 units, E = 1024: 6-7 -> 8-10 GFMA/s).
 @nb.njit(**_INLINE)
 def add_matvec_batch(out, w, v, rows):
     """out[b, r, :] += sum_k w[r, k, :] * v[b, k, :] for the strings b with rows[b] != 0."""
+    n_k = w.shape[1]
     for r in range(w.shape[0]):
-        for k in range(w.shape[1]):
-            wrk = w[r, k]
+        k = 0
+        while k + 3 < n_k:
+            w0, w1, w2, w3 = w[r, k], w[r, k + 1], w[r, k + 2], w[r, k + 3]
             for b in range(out.shape[0]):
-                if not rows[b]:
-                    continue
-                o, vk = out[b, r], v[b, k]
-                for e in range(o.size):
-                    o[e] += wrk[e] * vk[e]
+                if rows[b]:
+                    o, v0, v1, v2, v3 = out[b, r], v[b, k], v[b, k + 1], v[b, k + 2], v[b, k + 3]
+                    for e in range(o.size):
+                        o[e] += (w0[e] * v0[e] + w1[e] * v1[e]) + (w2[e] * v2[e] + w3[e] * v3[e])
+            k += 4
+        while k < n_k:
+            w0 = w[r, k]
+            for b in range(out.shape[0]):
+                if rows[b]:
+                    o, v0 = out[b, r], v[b, k]
+                    for e in range(o.size):
+                        o[e] += w0[e] * v0[e]
+            k += 1
 
 
 @nb.njit(**_INLINE)
 def backprop_matvec_batch(gw, dv, w, d, v, rows):
     """The backward of :func:`add_matvec_batch` for the gradient d [B, R, E] at ``out``:
     gw[r, k, :] += sum_b d[b, r, :] * v[b, k, :]  and  dv[b, k, :] += w[r, k, :] * d[b, r, :]
-    (strings with rows[b] == 0 skipped)."""
-    for r in range(w.shape[0]):
+    (strings with rows[b] == 0 skipped).  Two r per pass.  (Two strings per pass as well was
+    measured and dropped: 53 -> 60-79 ms for the whole backward at 10 units, E = 1024.)"""
+    n_r = w.shape[0]
+    r = 0
+    while r < n_r:
+        pair = r + 1 < n_r
         for k in range(w.shape[1]):
-            wrk, gwrk = w[r, k], gw[r, k]
+            w0, g0 = w[r, k], gw[r, k]
+            w1, g1 = (w[r + 1, k], gw[r + 1, k]) if pair else (w0, g0)
             for b in range(d.shape[0]):
                 if not rows[b]:
                     continue
-                dr, vk, dvk = d[b, r], v[b, k], dv[b, k]
-                for e in range(dr.size):
-                    gwrk[e] += dr[e] * vk[e]
-                    dvk[e] += wrk[e] * dr[e]
+                d0, vk, dvk = d[b, r], v[b, k], dv[b, k]
+                if pair:
+                    d1 = d[b, r + 1]
+                    for e in range(d0.size):
+                        g0[e] += d0[e] * vk[e]
+                        g1[e] += d1[e] * vk[e]
+                        dvk[e] += w0[e] * d0[e] + w1[e] * d1[e]
+                else:
+                    for e in range(d0.size):
+                        g0[e] += d0[e] * vk[e]
+                        dvk[e] += w0[e] * d0[e]
+        r += 2
 
 
 # ================================================================ the kernels
@@ -354,8 +406,7 @@ def srn_forward_kernel(x, u, b, w, v, c, h0, keep, act, states, y):
             hp = h0[bb] if t == 0 else states[t - 1, bb]
             a = states[t, bb]
             if keep[t, bb]:
-                set_rows(a, b)                 # b + U x_t + W h_{t-1}
-                add_input(a, u, x[t, bb])
+                affine_input(a, b, u, x[t, bb])  # b + U x_t + W h_{t-1}
                 add_matvec(a, w, hp)
                 activate_block(a.reshape(size), act)
             else:                              # a padded step holds the state (nothing computed)
@@ -413,8 +464,7 @@ def lstm_forward_kernel(x, wi, b, u, peep, v, c, hc0, keep, states, y, gates):
         live = keep[t]                               # padded steps hold (h, c): nothing computed
         for bb in range(batch):                      # a_t = W x_t + b + U h_{t-1}
             if live[bb]:
-                set_rows(a[bb], b)
-                add_input(a[bb], wi, x[t, bb])
+                affine_input(a[bb], b, wi, x[t, bb])
         add_matvec_batch(a, u, prev, live)           # (rows k < H of prev: h)
         for bb in range(batch):
             ab, pb, sb = a[bb], prev[bb], states[t, bb]
