@@ -16,6 +16,11 @@ the same forward and backward.  The loop is timed up to E = 256; its cost is
 linear in E (the same work per network), so for larger E its rate is the
 E = 256 per-network rate, marked "extrapolated" in the table.
 
+Timing: the variants of one E are timed in three interleaved rounds and each
+keeps its best call, so a slow spell of the shared machine falls on all of them
+alike (timed one after the other, the E = 256 LSTM ratio swung from 41x to 66x
+between runs on this machine).
+
 Run:  .venv/bin/python benchmarks/ensemble_forward.py  [--quick]
 Appends (or replaces) the section ``## ensemble_forward.py`` in benchmarks/RESULTS.md.
 """
@@ -38,6 +43,7 @@ from _results import write_section  # noqa: E402 - benchmarks/ is on sys.path
 
 B, T, I, H, O = 16, 20, 3, 2, 3
 LOOP_CAP = 256
+ROUNDS = 3
 SECTION = "## ensemble_forward.py"
 
 
@@ -53,18 +59,25 @@ def _timeit(fn, min_time: float) -> float:
     return best
 
 
-def ensemble_case(kind: str, E: int, x, y, min_time: float) -> float:
+def ensemble_case(kind: str, E: int, x, y, numba: bool = True):
+    """One forward + backward of the ensemble (as ``net(x)`` runs by default, or with numba off)."""
     net = models.build(kind, I, H, O, ensemble=E, seed=0)
 
     def run():
-        net.zero_grad(set_to_none=True)
-        logits, _ = net(x)
-        ((torch.sigmoid(logits) - y) ** 2).mean().backward()
+        saved = fast._numba
+        fast._numba = None if numba else False
+        try:
+            net.zero_grad(set_to_none=True)
+            logits, _ = net(x)
+            ((torch.sigmoid(logits) - y) ** 2).mean().backward()
+        finally:
+            fast._numba = saved
 
-    return E * B * T / _timeit(run, min_time)
+    return run
 
 
-def loop_case(kind: str, E: int, x, y, min_time: float) -> float:
+def loop_case(kind: str, E: int, x, y):
+    """The same work as a Python loop over E torch.nn modules."""
     cls = torch.nn.RNN if kind == "srn" else torch.nn.LSTM
     nets = [(cls(I, H, batch_first=True), torch.nn.Linear(H, O)) for _ in range(E)]  # values do not matter
 
@@ -75,7 +88,18 @@ def loop_case(kind: str, E: int, x, y, min_time: float) -> float:
             hs, _ = rnn(x)
             ((torch.sigmoid(lin(hs)) - y) ** 2).mean().backward()
 
-    return E * B * T / _timeit(run, min_time)
+    return run
+
+
+def rates(runs: dict, steps: int, min_time: float) -> dict:
+    """Network-steps/s of each run, the best over ROUNDS interleaved rounds (each run timed for
+    ``min_time / ROUNDS`` per round), so that a slow spell of the shared machine falls on every
+    variant alike rather than on whichever happened to be timed then."""
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(ROUNDS):
+        for name, run in runs.items():
+            best[name] = min(best[name], _timeit(run, min_time / ROUNDS))
+    return {name: steps / t for name, t in best.items()}
 
 
 def main() -> None:
@@ -84,7 +108,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    min_time = 0.3 if args.quick else 1.0
+    min_time = 0.6 if args.quick else 3.0
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(B, T, I, generator=gen)
     y = torch.rand(B, T, O, generator=gen)
@@ -93,14 +117,13 @@ def main() -> None:
     for kind in ("srn", "lstm"):
         loop_rate = None
         for E in (1, 16, 256, 4096):
-            ens = ensemble_case(kind, E, x, y, min_time)
-            fast._numba = False
-            try:
-                off = ensemble_case(kind, E, x, y, min_time)
-            finally:
-                fast._numba = None
+            runs = {"ens": ensemble_case(kind, E, x, y), "off": ensemble_case(kind, E, x, y, numba=False)}
             if E <= LOOP_CAP:
-                loop_rate, note = loop_case(kind, E, x, y, min_time), "measured"
+                runs["loop"] = loop_case(kind, E, x, y)
+            r = rates(runs, E * B * T, min_time)
+            ens, off = r["ens"], r["off"]
+            if E <= LOOP_CAP:
+                loop_rate, note = r["loop"], "measured"
             else:
                 note = f"extrapolated from E = {LOOP_CAP} (per-network cost)"
             rows.append((kind, E, ens, off, loop_rate, ens / loop_rate, note))
@@ -119,7 +142,7 @@ def main() -> None:
         SECTION, "",
         "Forward + backward (squared error on sigmoid outputs, gradients of every parameter) of E "
         f"two-unit networks on B = {B} strings of T = {T} steps (I = {I}, O = {O}); network-steps/s = "
-        "E * B * T / best time.  Baseline: a Python loop over E torch.nn.RNN / torch.nn.LSTM + "
+        f"E * B * T / best time over {ROUNDS} interleaved rounds of every variant.  Baseline: a Python loop over E torch.nn.RNN / torch.nn.LSTM + "
         f"torch.nn.Linear modules doing the same work, timed up to E = {LOOP_CAP}.",
         "",
         "Command: `.venv/bin/python benchmarks/ensemble_forward.py`" + (" --quick" if args.quick else ""),
