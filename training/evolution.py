@@ -269,17 +269,27 @@ class Evolution:
             return cache[(e, s)]
 
         def build_data():
+            """Each climber's current strings, grouped by how many there are (stages may hold
+            evaluation sets of different sizes; every climber is scored on all of its own)."""
             lists = [strings_of(e, int(stage[e])) for e in range(E)]
-            sizes = {len(x) for x in lists}
-            if len(sizes) > 1:
-                m = min(sizes)
-                lists = [x[:m] for x in lists]
-            return per_member(task, lists), len(lists[0])
+            sizes = np.array([len(x) for x in lists], dtype=np.int64)
+            groups = [np.flatnonzero(sizes == n) for n in np.unique(sizes)]
+            return [(idx, per_member(task, [lists[e] for e in idx])) for idx in groups], sizes
+
+        def evaluate(pop, groups):
+            if len(groups) == 1:
+                return evaluator(pop, groups[0][1])
+            out: dict = {}
+            for idx, part in groups:
+                got = evaluator(pop[idx], part)
+                for k, v in got.items():
+                    out.setdefault(k, np.full(E, np.nan))[idx] = v
+            return out
 
         toolbox = base.Toolbox()
         toolbox.register("mutate", lambda pop: np.stack(
             [self._mutate(pop[e].copy(), noise_rngs[e]) for e in range(E)]))
-        toolbox.register("evaluate", lambda pop, data: evaluator(pop, data))
+        toolbox.register("evaluate", evaluate)
         logbook = tools.Logbook()
         parent = net.to_flat().double().numpy()
         data, n_eval = build_data()
@@ -288,7 +298,7 @@ class Evolution:
         live = np.ones(E, dtype=bool)
         converged = np.zeros(E, dtype=bool)
         to_criterion: list = [None] * E
-        seen = np.full(E, n_eval, dtype=np.int64)
+        seen = n_eval.copy()
         history = [{"generation": [], "stage": [], "fitness": [], "loss": [], "accuracy": [],
                     "string_accuracy": [], "accepted": []} for _ in range(E)]
         for gen in range(1, self.generations + 1):

@@ -143,3 +143,28 @@ def test_bad_fit_arguments():
         training.Evolution("es", generations=1).fit(_net(2), TASK, seed=[1, 2])
     with pytest.raises(ValueError, match="lambda_"):
         training.Evolution("es", generations=1, plus=False, lambda_=2).fit(_net(4), TASK)
+
+
+def test_hill_climb_curriculum_climbers_at_stages_of_different_sizes_equal_climbers_alone():
+    """Climbers at stages whose evaluation sets differ in size are each scored on all of their
+    own strings (a climber that moved on to the 3-string stage was once scored on only the
+    first string while another climber was still at the 1-string stage)."""
+    cur = training.Curriculum([["ab"], ["ab", "aabb", "aaabbb"]], advance="criterion")
+    evo = training.Evolution("hill_climb", generations=80, sigma=0.2, curriculum=cur,
+                             stop="all_correct")
+    seed = 0
+    ens = _net(6, seed)
+    res = evo.fit(ens, TASK, seed=seed)
+    stages = [h["stage"] for h in res.history]
+    assert any(0 in s[1:] for s in stages) and any(1 in s for s in stages)  # both stages at once
+    for i in range(6):
+        alone = _net(1, models.member_seed(seed, i))
+        res1 = evo.fit(alone, TASK, seed=models.member_seed(seed, i))
+        assert res1.history[0]["stage"] == res.history[i]["stage"]
+        assert res1.history[0]["fitness"] == pytest.approx(res.history[i]["fitness"], rel=1e-6)
+        torch.testing.assert_close(alone.to_flat()[0], ens.to_flat()[i], rtol=0, atol=1e-6)
+        assert res1.converged[0] == res.converged[i]
+        assert res1.strings_seen[0] == res.strings_seen[i]
+    final = training.evaluate(ens, TASK, ["ab", "aabb", "aaabbb"])
+    for i in np.flatnonzero(res.converged):
+        assert final["string_accuracy"][i] == 1
