@@ -14,11 +14,14 @@ Input projection, recurrence and readout all run inside the kernels, in loops
 whose innermost index is the member e (contiguous everywhere, so LLVM
 vectorises them).  Time is the outer loop and the strings of the batch the
 inner one, so that each row of U (and of its gradient) is loaded once per step
-for all B strings (:func:`.kernels.add_matvec_batch`).  Two ways to speed
-this kernel up were measured and dropped (10 units, E = 1024): walking the
-member axis in cache-sized chunks (LLVM does not vectorise loops over
-``range(e0, e1)`` or over slices of the member axis: 1-2 against 7 GFMA/s) and
-unrolling the sum over k (no gain: the weights' memory traffic bounds it).
+for all B strings (:func:`.kernels.add_matvec_batch`, four terms of the sum
+over k per pass: 6-7 -> 8-10 GFMA/s).  Measured and dropped (10 units,
+E = 1024): walking the member axis in cache-sized tiles (64-256 members: 3.5-4.8
+against 6.5 GFMA/s; ``range(e0, e1)`` loops do not vectorise at all); a
+member-chunk-major layout with explicit 8-lane vectors (llvmlite intrinsics):
+its matvec ran at 8.8 GFMA/s but the whole forward was no faster, and 3x slower
+at 2 units (per-chunk overhead on 8-member rows); two strings per pass in the
+backward's batched product (53 -> 60-79 ms).
 
 Layouts (C-contiguous, float32 or float64): x [T,B,I,Ex] (Ex = E or 1);
 wi [4H,I,E]; b [4H,E]; u [4H,H,E]; peep [3,H,E] (rows w_i, w_f, w_o; [0,H,E]
