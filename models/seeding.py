@@ -51,12 +51,15 @@ def _check_seed(seed) -> int:
     return seed
 
 
+def _keys(seed: int, members: np.ndarray) -> np.ndarray:
+    """Keys of the members with indices ``members`` (uint64 array) of an ensemble built with ``seed``."""
+    mixed = _splitmix(_splitmix(np.full(members.shape, seed, dtype=np.uint64)) ^ members) >> np.uint64(1)
+    return np.where(members == 0, np.uint64(seed), mixed)
+
+
 def member_keys(seed: int, ensemble: int) -> np.ndarray:
     """Keys of members 0..E-1 of an ensemble built with ``seed``: uint64 array [E]."""
-    seed = _check_seed(seed)
-    i = np.arange(ensemble, dtype=np.uint64)
-    mixed = _splitmix(_splitmix(np.full(ensemble, seed, dtype=np.uint64)) ^ i) >> np.uint64(1)
-    return np.where(i == 0, np.uint64(seed), mixed)
+    return _keys(_check_seed(seed), np.arange(ensemble, dtype=np.uint64))
 
 
 def member_seed(seed: int, i: int) -> int:
@@ -64,11 +67,12 @@ def member_seed(seed: int, i: int) -> int:
 
     ``member_seed(seed, 0) == seed``; for ``i > 0`` a SplitMix64 mix of the two.
     ``models.build(..., ensemble=1, seed=member_seed(s, i))`` equals member ``i``
-    of ``models.build(..., ensemble=E, seed=s)`` for every E > i.
+    of ``models.build(..., ensemble=E, seed=s)`` for every E > i.  (Member i's key
+    alone: a loop over i costs O(E), not O(E^2); ``member_keys`` gives them all.)
     """
     if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) or i < 0:
         raise ValueError(f"member index must be an int >= 0, got {i!r}")
-    return int(member_keys(seed, int(i) + 1)[int(i)])
+    return int(_keys(_check_seed(seed), np.array([i], dtype=np.uint64))[0])
 
 
 def _tag(name: str) -> np.uint64:

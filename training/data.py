@@ -43,7 +43,7 @@ def resolve_member_seeds(seed, ensemble: int) -> list[int]:
     taken as the member seeds themselves (to train member ``i`` of a bigger
     ensemble alone: ``seed=[models.member_seed(s, i)]``).
     """
-    from dynrec import models
+    from dynrec.models.seeding import member_keys
 
     if isinstance(seed, (list, tuple, np.ndarray)):
         seeds = [int(s) for s in seed]
@@ -53,7 +53,7 @@ def resolve_member_seeds(seed, ensemble: int) -> list[int]:
         return seeds
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an int or a list of member seeds, got {seed!r}")
-    return [int(models.member_seed(int(seed), i)) for i in range(ensemble)]
+    return [int(k) for k in member_keys(int(seed), ensemble)]   # member_seed(seed, i), all at once
 
 
 @dataclass(frozen=True)
