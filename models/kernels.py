@@ -344,27 +344,18 @@ def backprop_matvec_batch(gw, dv, w, d, v, rows):
     (strings with rows[b] == 0 skipped).  Two r per pass.  (Two strings per pass as well was
     measured and dropped: 53 -> 60-79 ms for the whole backward at 10 units, E = 1024.)"""
     n_r = w.shape[0]
-    r = 0
-    while r < n_r:
-        pair = r + 1 < n_r
+    if n_r % 2:
+        raise ValueError("backprop_matvec_batch takes an even number of rows (the LSTM's 4H gates)")
+    for r in range(0, n_r, 2):
         for k in range(w.shape[1]):
-            w0, g0 = w[r, k], gw[r, k]
-            w1, g1 = (w[r + 1, k], gw[r + 1, k]) if pair else (w0, g0)
+            w0, w1, g0, g1 = w[r, k], w[r + 1, k], gw[r, k], gw[r + 1, k]
             for b in range(d.shape[0]):
-                if not rows[b]:
-                    continue
-                d0, vk, dvk = d[b, r], v[b, k], dv[b, k]
-                if pair:
-                    d1 = d[b, r + 1]
+                if rows[b]:
+                    d0, d1, vk, dvk = d[b, r], d[b, r + 1], v[b, k], dv[b, k]
                     for e in range(d0.size):
                         g0[e] += d0[e] * vk[e]
                         g1[e] += d1[e] * vk[e]
                         dvk[e] += w0[e] * d0[e] + w1[e] * d1[e]
-                else:
-                    for e in range(d0.size):
-                        g0[e] += d0[e] * vk[e]
-                        dvk[e] += w0[e] * d0[e]
-        r += 2
 
 
 # ================================================================ the kernels
