@@ -607,3 +607,79 @@ def ce_backward_kernel(prob, target, grad, out):
                 oo[e] = po[e] * ga[e]
         for e in range(n2):
             out[a, ta[e], e] -= ga[e]
+
+
+# ---- per-string metrics of next-symbol prediction (training/numba_metrics.py)
+@nb.njit(**_JIT)
+def prediction_metrics_kernel(y, target, mask, counted, loss, right, count):
+    """Softmax cross-entropy summed over each string's real positions, and the argmax criterion.
+
+    y [T,B,O,E] logits; target [T,B,Et] int64 (Et = E, or 1 when every member reads the same
+    strings); mask, counted [T,B,Et] uint8 (real positions; deterministic positions).
+    Accumulates into loss [B,E] (sum of -log softmax(y)_target where mask), right [B,E] (counted
+    positions whose largest output, the first on ties, is the target) and count [B,E] (counted
+    positions).  A target outside [0, O) at a counted or real position returns its flat index
+    into [T,B,Et]; -1 when all are valid.
+    """
+    steps, batch, n_out, members = y.shape
+    shared = target.shape[2] == 1
+    top = np.empty(members, y.dtype)
+    total = np.empty(members, y.dtype)
+    shifted = np.empty((n_out, members), y.dtype)
+    for t in range(steps):
+        for b in range(batch):
+            yb, lb, rb, cb = y[t, b], loss[b], right[b], count[b]
+            tb, mb, kb = target[t, b], mask[t, b], counted[t, b]
+            if shared and mb[0] == 0 and kb[0] == 0:
+                continue
+            for i in range(mb.size):
+                if (mb[i] != 0 or kb[i] != 0) and (tb[i] < 0 or tb[i] >= n_out):
+                    return (t * batch + b) * mb.size + i
+            # log-sum-exp of every member's outputs (cheap next to a branch per member)
+            top[:] = yb[0]
+            for o in range(1, n_out):
+                yo = yb[o]
+                for e in range(members):
+                    top[e] = max(top[e], yo[e])
+            for o in range(n_out):
+                yo, so = yb[o], shifted[o]
+                for e in range(members):
+                    so[e] = yo[e] - top[e]
+            exp_block(shifted.reshape(n_out * members))
+            total[:] = shifted[0]
+            for o in range(1, n_out):
+                so = shifted[o]
+                for e in range(members):
+                    total[e] += so[e]
+            log_block(total)
+            if shared:
+                k = tb[0]
+                yk = yb[k]
+                if mb[0] != 0:
+                    for e in range(members):
+                        lb[e] += total[e] + top[e] - yk[e]
+                if kb[0] != 0:
+                    for e in range(members):
+                        ok = True
+                        for o in range(n_out):
+                            if o < k:
+                                ok = ok and yk[e] > yb[o, e]
+                            elif o > k:
+                                ok = ok and yk[e] >= yb[o, e]
+                        rb[e] += ok
+                        cb[e] += 1
+            else:
+                for e in range(members):
+                    k = tb[e]
+                    if mb[e] != 0:
+                        lb[e] += total[e] + top[e] - yb[k, e]
+                    if kb[e] != 0:
+                        ok = True
+                        for o in range(n_out):
+                            if o < k:
+                                ok = ok and yb[k, e] > yb[o, e]
+                            elif o > k:
+                                ok = ok and yb[k, e] >= yb[o, e]
+                        rb[e] += ok
+                        cb[e] += 1
+    return -1

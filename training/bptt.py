@@ -22,7 +22,9 @@ symbols, ``"elman"`` every symbol.
 
 An epoch is ``strings_per_epoch`` strings per member, freshly sampled from the
 task (or the curriculum stage), or the fixed training set ``strings`` passed to
-``fit`` in a per-member random order (``shuffle=True``) or as given.
+``fit`` in a per-member random order (``shuffle=True``) or as given. When
+``batch_size`` holds the whole fixed set, the order changes nothing (the rows of
+a minibatch are summed) and every member reads the same tensors, encoded once.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ import numpy as np
 import torch
 
 from .curriculum import Curriculum, describe, resolve_criterion
-from .data import Data, data_rng, per_member, resolve_member_seeds
+from .data import Data, data_rng, index_strings, per_member_index, resolve_member_seeds
 from .losses import REDUCTIONS, check_loss
-from .metrics import activation_of, evaluate, member_string_metrics
+from .metrics import activation_of, evaluate, indexed_string_metrics
 from .metrics import resolve_criterion as resolve_pred_criterion
 from .optim import OPTIMIZERS, MemberOptimizer
-from .result import TrainResult
+from .result import MemberHistory, TrainResult
 from .unroll import MODES, chunk_bounds, chunk_forward, chunk_loss, row_norm
 
 
@@ -123,19 +125,31 @@ class BPTT:
 
     # ------------------------------------------------------------------ data
     def _epoch_strings(self, task, source_of, rngs, stage, fixed):
-        """One list of strings per member for this epoch."""
-        out = []
+        """This epoch's strings of every member as ``(unique, index [E, n])``
+        (``training.data.index_strings``): member ``e``'s ``j``-th string is ``unique[index[e, j]]``.
+
+        ``fixed``: None, or the fixed training set as ``(unique, base)`` with ``base [n]`` its
+        strings' positions in ``unique``; each member then sees it in its own random order
+        (``shuffle``) or as given.
+        """
+        E = len(rngs)
+        if fixed is not None:
+            unique, base = fixed
+            if not self.shuffle:
+                return unique, np.broadcast_to(base, (E, len(base)))
+            return unique, np.stack([base[rng.permutation(len(base))] for rng in rngs])
+        lists = []
         for e, rng in enumerate(rngs):
-            src = fixed if fixed is not None else source_of(int(stage[e]))
+            src = source_of(int(stage[e]))
             if isinstance(src, list):
                 order = rng.permutation(len(src)) if self.shuffle else range(len(src))
-                out.append([src[j] for j in order])
+                lists.append([src[j] for j in order])
             else:
-                out.append(list(src.sample(rng, self.strings_per_epoch)))
-        if len({len(s) for s in out}) > 1:  # fixed corpora of different sizes per stage
-            m = min(len(s) for s in out)
-            out = [s[:m] for s in out]
-        return out
+                lists.append(list(src.sample(rng, self.strings_per_epoch)))
+        if len({len(s) for s in lists}) > 1:  # fixed corpora of different sizes per stage
+            m = min(len(s) for s in lists)
+            lists = [s[:m] for s in lists]
+        return index_strings(lists)
 
     # ----------------------------------------------------------------- update
     def _train_rows(self, net, opt, data: Data, live, diverged, activation):
@@ -185,6 +199,13 @@ class BPTT:
             raise ValueError(f"a stream task gives each member one row (its strings concatenated); "
                              f"batch_size must be None, got {self.batch_size}")
         rngs = [data_rng(s) for s in seeds]
+        fixed = whole = None
+        if strings is not None:
+            unique, base = index_strings([strings])
+            fixed = (unique, base[0])
+            if not stream:    # [1, n, ...]: see the epoch loop
+                whole = per_member_index(task, unique, base).to(next(net.parameters()).dtype,
+                                                                 next(net.parameters()).device)
         activation = activation_of(net)
         param = next(net.parameters())
         opt = MemberOptimizer(net.parameters(), E, self.optimizer, lr=self.lr,
@@ -206,39 +227,40 @@ class BPTT:
         converged = np.zeros(E, dtype=bool)
         to_criterion: list = [None] * E
         seen = np.zeros(E, dtype=np.int64)
-        history = [{"epoch": [], "stage": [], "train_loss": [], "loss": [], "accuracy": [],
-                    "string_accuracy": []} for _ in range(E)]
+        history = MemberHistory(E, {"epoch": int, "stage": int, "train_loss": float, "loss": float,
+                                    "accuracy": float, "string_accuracy": float})
         last = None
         for epoch in range(1, self.epochs + 1):
             if not bool(live.any()):
                 break
             if cur is not None and cur.advance == "epochs":
                 stage[:] = cur.stage_at_epoch(epoch)
-            lists = self._epoch_strings(task, source_of, rngs, stage, strings)
-            data = per_member(task, lists).to(param.dtype, param.device)
-            n = data.rows
             b = 1 if self.batch_size is None else self.batch_size
+            if whole is not None and b >= whole.rows:
+                # the whole fixed set in one minibatch: a member's order of its strings changes
+                # nothing, so every member reads the same (broadcast) tensors, encoded once
+                unique, index = fixed[0], fixed[1][None]
+                data = whole
+            else:
+                unique, index = self._epoch_strings(task, source_of, rngs, stage, fixed)
+                data = per_member_index(task, unique, index).to(param.dtype, param.device)
+            n = index.shape[1]
             train_loss = torch.zeros(E, dtype=torch.float64)
             updates = 0
             live_at_start = live.clone()
-            for lo in range(0, n, b):
+            for lo in range(0, data.rows, b):
                 rows = data.select_rows(slice(lo, lo + b)).trim()
-                seen += live.numpy() * (len(lists[0]) if stream else rows.rows)
+                seen += live.numpy() * (n if stream else rows.rows)
                 train_loss += self._train_rows(net, opt, rows, live, diverged, activation).double()
                 updates += 1
                 if not bool(live.any()):
                     break
-            metrics = member_string_metrics(net, task, lists, self.loss, self.criterion,
-                                            self.reduction)
+            metrics = indexed_string_metrics(net, task, unique, index, self.loss, self.criterion,
+                                             self.reduction)
             last = metrics
-            for e in np.flatnonzero(live_at_start.numpy()):
-                h = history[e]
-                h["epoch"].append(epoch)
-                h["stage"].append(int(stage[e]))
-                h["train_loss"].append(float(train_loss[e] / max(updates, 1)))
-                h["loss"].append(float(metrics["loss"][e]))
-                h["accuracy"].append(float(metrics["accuracy"][e]))
-                h["string_accuracy"].append(float(metrics["string_accuracy"][e]))
+            history.record(live_at_start.numpy(), epoch=epoch, stage=stage,
+                           train_loss=train_loss.numpy() / max(updates, 1), loss=metrics["loss"],
+                           accuracy=metrics["accuracy"], string_accuracy=metrics["string_accuracy"])
             alive = live.numpy().copy()
             if advance is not None:
                 moved = advance(metrics) & alive & (stage < n_stages - 1)
@@ -254,7 +276,7 @@ class BPTT:
                 live &= ~torch.from_numpy(converged)
         final = self._final(net, task, eval_strings, last)
         return TrainResult(method="bptt", config=self.config(), member_seeds=seeds,
-                           history=history, converged=converged.tolist(),
+                           history=history.lists(), converged=converged.tolist(),
                            epochs_to_criterion=to_criterion, strings_seen=seen.tolist(),
                            diverged=diverged.tolist(),
                            final=[{k: float(v[e]) for k, v in final.items()} for e in range(E)])

@@ -130,6 +130,35 @@ def shared(task, strings) -> Data:
     return _view(_fields(task.encode(list(strings))), 1, task.kind)
 
 
+def index_strings(strings_per_member) -> tuple[list[str], np.ndarray]:
+    """``E`` equally long lists of strings -> ``(unique, index)``: the distinct strings in order
+    of first appearance and ``index [E, n]`` (int64) with ``unique[index[e, j]]`` member ``e``'s
+    ``j``-th string."""
+    lists = [list(s) for s in strings_per_member]
+    if not lists:
+        raise ValueError("strings_per_member must hold one list per member, got none")
+    count = len(lists[0])
+    if any(len(s) != count for s in lists):
+        raise ValueError(f"every member needs the same number of strings, got "
+                         f"{sorted({len(s) for s in lists})}")
+    position: dict[str, int] = {}
+    flat = [position.setdefault(s, len(position)) for member in lists for s in member]
+    return list(position), np.array(flat, dtype=np.int64).reshape(len(lists), count)
+
+
+def per_member_index(task, unique, index) -> Data:
+    """:func:`per_member` for strings given as ``(unique, index)`` (see :func:`index_strings`):
+    the distinct strings are encoded once and gathered into ``[E, n, T, ...]``."""
+    index = np.asarray(index, dtype=np.int64)
+    if index.ndim != 2 or index.shape[0] == 0:
+        raise ValueError(f"index must be [E, n] with E >= 1, got shape {index.shape}")
+    if getattr(task, "stream", False):
+        return _view(_fields(task.encode_streams([[unique[j] for j in row] for row in index.tolist()])),
+                     index.shape[0], task.kind)
+    rows = torch.from_numpy(index.reshape(-1))
+    return _view(_fields(task.encode(list(unique)), rows), index.shape[0], task.kind)
+
+
 def per_member(task, strings_per_member) -> Data:
     """Encode ``E`` equally long lists of strings (one per member) as ``[E, B, T, ...]``.
 
@@ -138,21 +167,5 @@ def per_member(task, strings_per_member) -> Data:
     Equal strings are encoded once (tasks over counting languages repeat a
     handful of strings many times) and gathered into place.
     """
-    lists = [list(s) for s in strings_per_member]
-    ensemble = len(lists)
-    if ensemble == 0:
-        raise ValueError("strings_per_member must hold one list per member, got none")
-    count = len(lists[0])
-    if any(len(s) != count for s in lists):
-        raise ValueError(f"every member needs the same number of strings, got "
-                         f"{sorted({len(s) for s in lists})}")
-    if getattr(task, "stream", False):
-        # one stream per member: its strings concatenated into one row
-        return _view(_fields(task.encode_streams(lists)), ensemble, task.kind)
-    flat = [s for member in lists for s in member]
-    unique = list(dict.fromkeys(flat))
-    if len(unique) == len(flat):
-        return _view(_fields(task.encode(flat)), ensemble, task.kind)
-    position = {s: i for i, s in enumerate(unique)}
-    index = torch.tensor([position[s] for s in flat], dtype=torch.long)
-    return _view(_fields(task.encode(unique), index), ensemble, task.kind)
+    unique, index = index_strings(strings_per_member)
+    return per_member_index(task, unique, index)

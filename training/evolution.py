@@ -58,7 +58,7 @@ from .curriculum import Curriculum, describe, resolve_criterion
 from .data import per_member, resolve_member_seeds, data_rng, shared
 from .losses import check_loss
 from .metrics import data_metrics, resolve_criterion as resolve_pred_criterion, summarize
-from .result import TrainResult
+from .result import MemberHistory, TrainResult
 
 STRATEGIES = ("hill_climb", "es", "cmaes", "ga")
 FITNESS = ("loss", "accuracy", "correct")
@@ -299,8 +299,8 @@ class Evolution:
         converged = np.zeros(E, dtype=bool)
         to_criterion: list = [None] * E
         seen = n_eval.copy()
-        history = [{"generation": [], "stage": [], "fitness": [], "loss": [], "accuracy": [],
-                    "string_accuracy": [], "accepted": []} for _ in range(E)]
+        history = MemberHistory(E, {"generation": int, "stage": int, "fitness": float, "loss": float,
+                                    "accuracy": float, "string_accuracy": float, "accepted": bool})
         for gen in range(1, self.generations + 1):
             if not live.any():
                 break
@@ -320,15 +320,9 @@ class Evolution:
             for k in pm:
                 pm[k] = np.where(accept, cm[k], pm[k])
             seen += live * n_eval
-            for e in np.flatnonzero(live):
-                h = history[e]
-                h["generation"].append(gen)
-                h["stage"].append(int(stage[e]))
-                h["fitness"].append(float(pf[e]))
-                h["loss"].append(float(pm["loss"][e]))
-                h["accuracy"].append(float(pm["accuracy"][e]))
-                h["string_accuracy"].append(float(pm["string_accuracy"][e]))
-                h["accepted"].append(bool(accept[e]))
+            history.record(live, generation=gen, stage=stage, fitness=pf, loss=pm["loss"],
+                           accuracy=pm["accuracy"], string_accuracy=pm["string_accuracy"],
+                           accepted=accept)
             logbook.record(gen=gen, nevals=int(live.sum()), accepted=int(accept.sum()),
                            max=float(pf[live].max()), avg=float(np.mean(pf[live])),
                            min=float(pf[live].min()))
@@ -349,7 +343,7 @@ class Evolution:
         net.load_flat(torch.from_numpy(parent).to(net.dtype))
         final = [{k: float(v[e]) for k, v in pm.items()} | {"fitness": float(pf[e])} for e in range(E)]
         return TrainResult(method="evolution", config=self.config(), member_seeds=seeds,
-                           history=history, converged=converged.tolist(),
+                           history=history.lists(), converged=converged.tolist(),
                            epochs_to_criterion=to_criterion, strings_seen=seen.tolist(),
                            diverged=[False] * E, final=final, log=list(logbook))
 

@@ -56,7 +56,7 @@ def squash(logits: torch.Tensor, activation: str) -> torch.Tensor:
     return torch.tanh(logits) if activation == "tanh" else torch.sigmoid(logits)
 
 
-def _compiled_ok(logits: torch.Tensor) -> bool:
+def compiled_ok(logits: torch.Tensor) -> bool:
     """Whether the compiled kernel (training/numba_ce.py) may compute this cross-entropy."""
     from ..models import fast
 
@@ -75,7 +75,7 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     (3x slower for the E = 4096 ensembles of benchmarks/core_speed.py).  ``m`` is held
     constant for the gradient: the derivative, softmax minus one-hot, does not depend on it.
     """
-    if _compiled_ok(logits):
+    if compiled_ok(logits):
         from .numba_ce import cross_entropy as compiled
 
         return compiled(logits, target)

@@ -25,9 +25,10 @@ import math
 
 import torch
 
-from ..models.kernels import ce_backward_kernel, ce_forward_kernel, transpose_rows
+from ..models.kernels import (ce_backward_kernel, ce_forward_kernel, prediction_metrics_kernel,
+                              transpose_rows)
 
-__all__ = ["cross_entropy"]
+__all__ = ["cross_entropy", "prediction_metrics"]
 
 
 
@@ -107,3 +108,34 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-position cross-entropy, ``logits [..., O]`` (CPU, float32/float64), ``target [...]``
     long in ``[0, O)`` (broadcast to the logits' leading shape) -> ``[...]``."""
     return _CrossEntropy.apply(logits, target.long())
+
+
+def prediction_metrics(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
+                       counted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per string, in one compiled pass: the cross-entropy summed over its real positions and
+    the argmax criterion's counts (``training.metrics.data_metrics`` with ``loss="ce"``,
+    ``criterion="argmax"``).
+
+    logits ``[E,B,T,O]`` (CPU float32/float64, any layout: the SRN's member-innermost view
+    is read in place, others copied once); targets ``[E|1,B,T]`` long; mask, counted
+    ``[E|1,B,T]`` bool.  Returns ``(string_loss [E,B], right [E,B], count [E,B])``: loss in
+    the logits' dtype, counts int64.  No gradient.
+    """
+    E, B, T, _ = logits.shape
+    lead = max(targets.shape[0], mask.shape[0], counted.shape[0])
+
+    def kernel_order(t, dtype):       # [E|1,B,T] -> contiguous [T,B,E|1]
+        return t.expand(lead, B, T).permute(2, 1, 0).to(dtype).contiguous()
+
+    y = logits.detach().permute(2, 1, 3, 0).contiguous()           # [T,B,O,E]
+    tgt = kernel_order(targets, torch.int64)
+    m, c = kernel_order(mask, torch.uint8), kernel_order(counted, torch.uint8)
+    loss = torch.zeros(B, E, dtype=logits.dtype)
+    right = torch.zeros(B, E, dtype=torch.int64)
+    count = torch.zeros(B, E, dtype=torch.int64)
+    bad = prediction_metrics_kernel(y.numpy(), tgt.numpy(), m.numpy(), c.numpy(), loss.numpy(),
+                                    right.numpy(), count.numpy())
+    if bad >= 0:
+        raise ValueError(f"prediction metrics: targets at real positions must lie in "
+                         f"[0, {logits.shape[-1]}) (the output units), got {int(tgt.reshape(-1)[bad])}")
+    return loss.T, right.T, count.T
