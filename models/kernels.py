@@ -683,3 +683,183 @@ def prediction_metrics_kernel(y, target, mask, counted, loss, right, count):
                         rb[e] += ok
                         cb[e] += 1
     return -1
+
+
+# ---- Elman's one-step scheme with SGD, a whole sequence in one call (training/numba_elman.py)
+@nb.njit(**_INLINE)
+def _sgd_candidate(p, g, buf, lr, mom, wd, scale, new_p, new_buf):
+    """new_buf = mom*buf + (scale*g + wd*p), new_p = p - lr*new_buf (1-D); whether all finite."""
+    ok = True
+    for i in range(p.size):
+        nb_ = mom * buf[i] + (g[i] * scale + wd * p[i])
+        np_ = p[i] - lr * nb_
+        new_buf[i] = nb_
+        new_p[i] = np_
+        ok = ok and math.isfinite(new_p[i])
+    return ok
+
+
+@nb.njit(**_INLINE)
+def _sum_squares(g):
+    s = 0.0
+    for i in range(g.size):
+        s += g[i] * g[i]
+    return s
+
+
+@nb.njit(**_INLINE)
+def _all_finite(g):
+    for i in range(g.size):
+        if not math.isfinite(g[i]):
+            return False
+    return True
+
+
+@nb.njit(**_JIT)
+def elman_sgd_kernel(x, target, mask, norm, h, u, b, w, v, c, bu, bb, bw, bv, bc,
+                     lr, mom, wd, clip, act, out_tanh, use_ce, live, diverged, total, commits):
+    """Elman (1990) training of a plain SRN: a weight update after every symbol, the gradient
+    cut at the context (one step back), SGD with momentum, weight decay and per-member
+    clipping exactly as ``training.optim.MemberOptimizer`` - ``BPTT(mode="elman",
+    optimizer="sgd")`` for every step of a minibatch in one call.
+
+    x [Ex,B,T,I]; target [Et,B,T] int64; mask [Et,B,T] uint8; norm [En,B] (each row's loss
+    divisor; Ex, Et, En = E or 1); h [E,B,H] the state, advanced in place; u [E,H,I], b [E,H],
+    w [E,H,H], v [E,O,H], c [E,O] and their momentum buffers, updated in place; lr, mom [E];
+    act: hidden activation code; out_tanh: the squashing of "sse" is tanh (else sigmoid);
+    use_ce: softmax cross-entropy (else squared error).  live, diverged [E] uint8 in/out;
+    total [E] += each step's member loss; commits [E] += updates made.
+    """
+    E, B, H = h.shape
+    T, I, O = x.shape[2], x.shape[3], c.shape[1]
+    dt = u.dtype
+    grads = np.empty(H * I + H + H * H + O * H + O, dt)     # one block: zeroed in one loop
+    fu, fb = grads[:H * I], grads[H * I:H * I + H]
+    fw = grads[H * I + H:H * I + H + H * H]
+    fv = grads[H * I + H + H * H:H * I + H + H * H + O * H]
+    fc = grads[H * I + H + H * H + O * H:]
+    gu, gw, gv = fu.reshape((H, I)), fw.reshape((H, H)), fv.reshape((O, H))
+    gb, gc = fb, fc
+    nu, nb_, nw, nv, nc = (np.empty(H * I, dt), np.empty(H, dt), np.empty(H * H, dt),
+                           np.empty(O * H, dt), np.empty(O, dt))
+    mu, mb, mw, mv, mc = (np.empty(H * I, dt), np.empty(H, dt), np.empty(H * H, dt),
+                          np.empty(O * H, dt), np.empty(O, dt))
+    hn = np.empty((B, H), dt)
+    y, dy, dpre = np.empty(O, dt), np.empty(O, dt), np.empty(H, dt)
+    for e in range(E):
+        xe = x[e if x.shape[0] > 1 else 0]
+        te = target[e if target.shape[0] > 1 else 0]
+        me = mask[e if mask.shape[0] > 1 else 0]
+        ne = norm[e if norm.shape[0] > 1 else 0]
+        ue, be, we, ve, ce = u[e], b[e], w[e], v[e], c[e]
+        pu, pb, pw, pv, pc = ue.reshape(H * I), be, we.reshape(H * H), ve.reshape(O * H), ce
+        qu, qb, qw, qv, qc = (bu[e].reshape(H * I), bb[e], bw[e].reshape(H * H),
+                              bv[e].reshape(O * H), bc[e])
+        lr_e, mom_e = lr[e], mom[e]
+        for t in range(T):
+            zero_block(grads)
+            loss = 0.0
+            has = False
+            for r in range(B):
+                hp, hr, xr = h[e, r], hn[r], xe[r, t]
+                for j in range(H):
+                    s = be[j]
+                    for i in range(I):
+                        s += ue[j, i] * xr[i]
+                    for k in range(H):
+                        s += we[j, k] * hp[k]
+                    if act == TANH:
+                        hr[j] = math.tanh(s)
+                    elif act == SIGMOID:
+                        hr[j] = 1.0 / (1.0 + math.exp(-s))
+                    else:
+                        hr[j] = max(s, 0.0)
+                if me[r, t] == 0:
+                    continue
+                has = True
+                for o in range(O):
+                    s = ce[o]
+                    for j in range(H):
+                        s += ve[o, j] * hr[j]
+                    y[o] = s
+                k = te[r, t]
+                scale = 1.0 / (ne[r] * B)
+                per = 0.0
+                if use_ce:
+                    top = y[0]
+                    for o in range(1, O):
+                        top = max(top, y[o])
+                    z = 0.0
+                    for o in range(O):
+                        z += math.exp(y[o] - top)
+                    per = math.log(z) + top - y[k]
+                    for o in range(O):
+                        dy[o] = (math.exp(y[o] - top) / z - (1.0 if o == k else 0.0)) * scale
+                else:
+                    for o in range(O):
+                        if out_tanh:
+                            out = math.tanh(y[o])
+                            d = out - (1.0 if o == k else -1.0)
+                            dy[o] = d * (1.0 - out * out) * scale
+                        else:
+                            out = 1.0 / (1.0 + math.exp(-y[o]))
+                            d = out - (1.0 if o == k else 0.0)
+                            dy[o] = d * (out * (1.0 - out)) * scale
+                        per += 0.5 * d * d
+                loss += per / ne[r]
+                for o in range(O):
+                    gc[o] += dy[o]
+                    for j in range(H):
+                        gv[o, j] += dy[o] * hr[j]
+                for j in range(H):
+                    dh = 0.0
+                    for o in range(O):
+                        dh += ve[o, j] * dy[o]
+                    if act == TANH:
+                        dpre[j] = dh * (1.0 - hr[j] * hr[j])
+                    elif act == SIGMOID:
+                        dpre[j] = dh * (hr[j] * (1.0 - hr[j]))
+                    else:
+                        dpre[j] = dh if hr[j] > 0 else 0.0
+                for j in range(H):
+                    gb[j] += dpre[j]
+                    for i in range(I):
+                        gu[j, i] += dpre[j] * xr[i]
+                    for k2 in range(H):
+                        gw[j, k2] += dpre[j] * hp[k2]
+            loss = loss / B
+            total[e] += loss
+            if live[e] != 0 and has:
+                if not math.isfinite(loss):
+                    diverged[e] = 1
+                    live[e] = 0
+                elif not _all_finite(grads):
+                    diverged[e] = 1
+                    live[e] = 0
+                else:
+                    sc = 1.0
+                    if clip > 0:
+                        sc = min(clip / (math.sqrt(_sum_squares(grads)) + 1e-6), 1.0)
+                    ok = _sgd_candidate(pu, fu, qu, lr_e, mom_e, wd, sc, nu, mu)
+                    ok = _sgd_candidate(pb, fb, qb, lr_e, mom_e, wd, sc, nb_, mb) and ok
+                    ok = _sgd_candidate(pw, fw, qw, lr_e, mom_e, wd, sc, nw, mw) and ok
+                    ok = _sgd_candidate(pv, fv, qv, lr_e, mom_e, wd, sc, nv, mv) and ok
+                    ok = _sgd_candidate(pc, fc, qc, lr_e, mom_e, wd, sc, nc, mc) and ok
+                    if ok:
+                        copy_block(pu, nu)
+                        copy_block(pb, nb_)
+                        copy_block(pw, nw)
+                        copy_block(pv, nv)
+                        copy_block(pc, nc)
+                        copy_block(qu, mu)
+                        copy_block(qb, mb)
+                        copy_block(qw, mw)
+                        copy_block(qv, mv)
+                        copy_block(qc, mc)
+                        commits[e] += 1
+                    else:
+                        diverged[e] = 1
+                        live[e] = 0
+            for r in range(B):
+                for j in range(H):
+                    h[e, r, j] = hn[r, j]

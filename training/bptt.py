@@ -37,6 +37,7 @@ from .data import Data, data_rng, index_strings, per_member_index, resolve_membe
 from .losses import REDUCTIONS, check_loss
 from .metrics import activation_of, evaluate, indexed_string_metrics
 from .metrics import resolve_criterion as resolve_pred_criterion
+from .numba_elman import elman_sgd
 from .optim import OPTIMIZERS, MemberOptimizer
 from .result import MemberHistory, TrainResult
 from .unroll import MODES, chunk_bounds, chunk_forward, chunk_loss, row_norm
@@ -156,6 +157,10 @@ class BPTT:
         """One pass over the rows of ``data`` (one minibatch): chunked forward/backward and
         updates. Returns the per-member loss of the rows (before their updates)."""
         norm = row_norm(data, self.reduction)
+        if self.mode == "elman":     # the whole minibatch in one compiled call where it applies
+            total = elman_sgd(net, opt, data, live, diverged, self.loss, activation, norm)
+            if total is not None:
+                return total
         h = net.initial_state(data.rows)
         total = torch.zeros(net.ensemble, dtype=data.inputs.dtype)
         for t0, t1 in chunk_bounds(data.steps, self.mode, self.k):
@@ -198,7 +203,7 @@ class BPTT:
         if stream and self.batch_size is not None:
             raise ValueError(f"a stream task gives each member one row (its strings concatenated); "
                              f"batch_size must be None, got {self.batch_size}")
-        rngs = [data_rng(s) for s in seeds]
+        rngs = None    # made when first drawn from (50 us a member: not for a fixed set in one minibatch)
         fixed = whole = None
         if strings is not None:
             unique, base = index_strings([strings])
@@ -242,6 +247,7 @@ class BPTT:
                 unique, index = fixed[0], fixed[1][None]
                 data = whole
             else:
+                rngs = rngs or [data_rng(s) for s in seeds]
                 unique, index = self._epoch_strings(task, source_of, rngs, stage, fixed)
                 data = per_member_index(task, unique, index).to(param.dtype, param.device)
             n = index.shape[1]

@@ -146,3 +146,22 @@ def test_members_none_gives_uniform_random_strings():
     s = t1.sample(0, 4000, length_range=(3, 3), members=None)
     c = Counter(s)
     assert len(c) == 8 and chisquare(list(c.values())).pvalue > P_MIN
+
+
+@pytest.mark.parametrize("name", ["anbn", "anbncn"])
+@pytest.mark.parametrize("distribution", ["uniform", "skewed"])
+def test_counting_draws_are_numpys_choice(name, distribution):
+    """The members drawn are exactly those of ``Generator.choice(ns, p=p)`` from the same
+    generator (the documented draw), and the generator is left in the same state."""
+    from dynrec.grammars.counting import n_probabilities
+
+    lang = grammars.get(name)
+    for seed in range(30):
+        for n_range in [(1, 10), (3, 7), (2, 2)]:
+            count = seed % 13
+            g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+            got = lang.sample(g1, count, n_range, distribution)
+            ns, p = n_probabilities(n_range, distribution)
+            want = [lang.member(int(n)) for n in g2.choice(ns, size=count, p=p)]
+            assert got == want
+            assert g1.random() == g2.random()
