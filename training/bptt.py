@@ -40,7 +40,7 @@ from .metrics import resolve_criterion as resolve_pred_criterion
 from .numba_elman import elman_sgd
 from .optim import OPTIMIZERS, MemberOptimizer
 from .result import MemberHistory, TrainResult
-from .unroll import MODES, chunk_bounds, chunk_forward, chunk_loss, row_norm
+from .unroll import MODES, chunk_bounds, chunk_forward, chunk_lengths, chunk_loss, row_norm
 
 
 def _check_int(name, value, minimum, allow_none=False):
@@ -164,7 +164,8 @@ class BPTT:
         h = net.initial_state(data.rows)
         total = torch.zeros(net.ensemble, dtype=data.inputs.dtype)
         for t0, t1 in chunk_bounds(data.steps, self.mode, self.k):
-            logits, states = chunk_forward(net, h, data.inputs[:, :, t0:t1], self.mode)
+            logits, states = chunk_forward(net, h, data.inputs[:, :, t0:t1], self.mode,
+                                           chunk_lengths(net, data, t0, t1))
             member_loss, has = chunk_loss(net, data, t0, t1, logits, h, self.loss, activation, norm)
             take = live & has
             if bool(take.any()):

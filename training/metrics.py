@@ -28,6 +28,7 @@ import torch
 from .data import Data, index_strings, per_member, per_member_index, shared
 from .losses import (check_activation, check_loss, compiled_ok, gather_final, prediction_losses,
                      recognition_decision, recognition_losses)
+from .unroll import chunk_lengths
 
 CRITERIA = ("argmax", "threshold")
 
@@ -48,7 +49,7 @@ def _forward(net, data: Data):
     """logits ``[E,B,T,O]`` and the readout of the initial state ``[E,B,O]``."""
     x = data.inputs[0] if data.inputs.shape[0] == 1 else data.inputs
     h0 = net.initial_state(data.rows)
-    logits, _ = net(x, h0=h0)
+    logits, _ = net(x, h0=h0, lengths=chunk_lengths(net, data, 0, data.steps))
     return logits, net.readout(h0)
 
 

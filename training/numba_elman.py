@@ -18,7 +18,7 @@ path (``models.fast.select`` gives ``"numba_srn"``) whose only parameters are
 U, W, b, V, c, next-symbol prediction with ``loss`` "sse" or "ce", and SGD.
 Anything else (Adam, BCE, recognition, a learned initial state, stacked or
 leaky units, numba off) returns None and the trainer takes the torch path,
-which tests/training/test_fast_elman.py holds this one to.
+which tests/training/test_fast_training.py holds this one to.
 """
 
 from __future__ import annotations

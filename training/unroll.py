@@ -43,17 +43,34 @@ def chunk_bounds(steps: int, mode: str, k: int | None) -> list[tuple[int, int]]:
     return [(t0, min(t0 + width, steps)) for t0 in range(0, steps, width)]
 
 
-def chunk_forward(net, h_start: torch.Tensor, x: torch.Tensor, mode: str):
+def chunk_forward(net, h_start: torch.Tensor, x: torch.Tensor, mode: str, lengths=None):
     """Run one chunk. ``x`` ``[E|1,B,L,I]``; returns logits ``[E,B,L,O]`` and states ``[E,B,L,S]``.
 
     ``"elman"`` steps once with the context detached (a copy, not a path for the
-    gradient); the other modes call ``net(x, h0=h_start)``.
+    gradient); the other modes call ``net(x, h0=h_start)``.  ``lengths``: the rows'
+    real steps in this chunk (``[B]``, see :func:`chunk_lengths`) or None.
     """
     if mode == "elman":
         h = net.step(h_start.detach(), x[:, :, 0] if x.shape[0] > 1 else x[0, :, 0])
         return net.readout(h).unsqueeze(2), h.unsqueeze(2)
     xin = x[0] if x.shape[0] == 1 else x
-    return net(xin, h0=h_start)
+    return net(xin, h0=h_start, lengths=lengths)
+
+
+def chunk_lengths(net, data: Data, t0: int, t1: int):
+    """The rows' real steps inside chunk ``[t0, t1)`` as ``[B]``, for the compiled networks, which
+    then skip the padded steps (a padded step holds the state instead of running on a zero
+    input; no loss reads those steps, so no number changes) - or None: rows of different
+    lengths per member, or a network on the torch path, where holding the state costs a
+    ``where`` per step instead of saving one."""
+    from ..models import fast
+
+    if data.lengths.shape[0] != 1 or t1 <= t0:
+        return None
+    if fast.select(net, data.inputs[0, :, t0:t1]) not in ("numba_srn", "numba_lstm"):
+        return None
+    inside = (data.lengths[0] - t0).clamp(0, t1 - t0)
+    return None if bool((inside == t1 - t0).all()) else inside
 
 
 def chunk_loss(net, data: Data, t0: int, t1: int, logits, h_start, loss: str, activation: str,

@@ -1,6 +1,9 @@
-"""Elman's one-step training through the compiled kernel (training/numba_elman.py) against the
-torch path it replaces (the same ``BPTT.fit`` inside ``models.fast.disabled()``): weights,
-losses, divergence, per variant of loss, activation and optimiser setting."""
+"""The trainer's compiled shortcuts against the paths they replace.
+
+Elman's one-step training through the compiled kernel (training/numba_elman.py) against the
+torch path (the same ``BPTT.fit`` inside ``models.fast.disabled()``): weights, losses,
+divergence, per variant of loss, activation and optimiser setting.  And the padded steps
+the compiled networks skip when BPTT gives them the rows' lengths."""
 
 import pytest
 import torch
@@ -100,3 +103,36 @@ def test_other_settings_take_the_torch_path(case, monkeypatch):
     monkeypatch.setattr(numba_elman, "elman_sgd_kernel", lambda *a: pytest.fail("kernel called"))
     result = trainer.fit(net, task, seed=0)
     assert len(result.history[0]["epoch"]) == 1
+
+
+@pytest.mark.parametrize("mode,k", [("full", None), ("truncated", 3)])
+@pytest.mark.parametrize("kind,task_name", [("srn", "anbn"), ("lstm", "anbn"), ("srn", "parity")])
+def test_skipping_padded_steps_changes_no_number(mode, k, kind, task_name, monkeypatch):
+    """BPTT hands the compiled networks the rows' lengths (training.unroll.chunk_lengths), so
+    padded steps hold the state instead of running: the weights and every metric are those of
+    the run without lengths."""
+    from dynrec.training import bptt, metrics, unroll
+
+    lang = grammars.get(task_name)
+    if task_name == "anbn":
+        task, strings = grammars.PredictionTask(lang, markers=True), ["ab", "aaabbb", "aabb", "aaaabbbb"]
+    else:
+        task, strings = grammars.RecognitionTask(lang), ["1", "0110", "11", "10101", "0"]
+    trainer = training.BPTT(mode=mode, k=k, loss="ce", optimizer="adam", lr=0.05,
+                            batch_size=len(strings), epochs=4)
+    runs, given = [], []
+    real = unroll.chunk_lengths
+
+    def spy(*a):
+        out = real(*a)
+        given.append(out is not None)
+        return out
+
+    for patched in (spy, lambda *a: None):
+        monkeypatch.setattr(bptt, "chunk_lengths", patched)
+        monkeypatch.setattr(metrics, "chunk_lengths", patched)
+        net = models.build(kind, task.n_in, 3, task.n_out, ensemble=3, seed=4, dtype=torch.float64)
+        runs.append((net, trainer.fit(net, task, seed=0, strings=strings)))
+    assert any(given), "no chunk was run with lengths"
+    (a, ra), (b, rb) = runs
+    _assert_same(a, ra, b, rb, tol=1e-10)
