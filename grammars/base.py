@@ -63,6 +63,9 @@ def check_fraction(name: str, value) -> float:
     return float(value)
 
 
+_PREFIX_CACHE = 4096  # distinct strings whose legal-set rows a language keeps
+
+
 def symbol_codes(strings, alphabet, language=None) -> tuple[np.ndarray, np.ndarray]:
     """Strings to padded symbol indices, vectorised.
 
@@ -195,7 +198,11 @@ class Language:
         width = len(cols)
         lmax = max((len(s) for s in strings), default=0)
         out = np.zeros((len(strings), lmax + 1, width), dtype=bool)
-        rows_of: dict[str, np.ndarray] = {}
+        # each distinct string's rows, kept between calls (a trainer encodes the same few
+        # strings every epoch); bounded, since sampled regular-language strings rarely repeat
+        rows_of: dict[str, np.ndarray] = self.__dict__.setdefault("_prefix_rows", {})
+        if len(rows_of) > _PREFIX_CACHE:
+            rows_of.clear()
         row_of_state: dict = {}
         dead = np.zeros(width, dtype=bool)
 
@@ -217,6 +224,7 @@ class Language:
                         state = self._advance(state, c)
                     seq.append(dead if state is _DEAD else row(state))
                 rows = rows_of[s] = np.stack(seq)
+                rows.flags.writeable = False
             out[n, : len(s) + 1] = rows
         return out
 

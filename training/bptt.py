@@ -263,7 +263,7 @@ class BPTT:
                 if not bool(live.any()):
                     break
             metrics = indexed_string_metrics(net, task, unique, index, self.loss, self.criterion,
-                                             self.reduction)
+                                             self.reduction, streams=data if stream else None)
             last = metrics
             history.record(live_at_start.numpy(), epoch=epoch, stage=stage,
                            train_loss=train_loss.numpy() / max(updates, 1), loss=metrics["loss"],

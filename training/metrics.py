@@ -186,12 +186,14 @@ def member_string_metrics(net, task, lists, loss: str = "ce", criterion=None,
 
 
 def indexed_string_metrics(net, task, unique, index, loss: str = "ce", criterion=None,
-                           reduction: str = "sum") -> dict:
+                           reduction: str = "sum", streams: Data | None = None) -> dict:
     """:func:`member_string_metrics` for strings given as ``(unique, index [E, n])``
-    (``training.data.index_strings``)."""
+    (``training.data.index_strings``).  ``streams``: for a stream task, these strings already
+    encoded (``per_member_index``), so they are not encoded again."""
     if getattr(task, "stream", False):
-        return summarize(data_metrics(net, per_member_index(task, unique, index), loss, criterion,
-                                      reduction), task.kind)
+        if streams is None:
+            streams = per_member_index(task, unique, index)
+        return summarize(data_metrics(net, streams, loss, criterion, reduction), task.kind)
     E, n = index.shape
     counts = np.bincount((np.arange(E)[:, None] * len(unique) + index).reshape(-1),
                          minlength=E * len(unique)).reshape(E, len(unique)).astype(np.float64)

@@ -111,3 +111,21 @@ def test_descriptions_and_alphabets():
         lang = grammars.get(name)
         assert lang.description and isinstance(lang.alphabet, tuple)
         assert all(isinstance(c, str) and len(c) == 1 and c != END for c in lang.alphabet)
+
+
+def test_prefix_legal_rows_kept_between_calls_stay_right():
+    """The legal-set rows a language keeps per string (grammars.base) give what a fresh language
+    computes, and writing into one call's result does not leak into the next."""
+    import copy
+
+    import numpy as np
+
+    lang = grammars.get("anbn")
+    first = lang.prefix_legal_matrix(["ab", "aabb", "aaabbb"])
+    first[:] = True                                    # the caller owns its array
+    again = lang.prefix_legal_matrix(["aabb", "ab", "abab", "aaabbb"])
+    fresh = copy.deepcopy(grammars.get("anbn"))
+    fresh.__dict__.pop("_prefix_rows", None)
+    assert np.array_equal(again, fresh.prefix_legal_matrix(["aabb", "ab", "abab", "aaabbb"]))
+    assert again[0, 0].tolist() == [True, False, False]        # after "": only a
+    assert not again[2, 3:].any()                              # "abab" is dead after "aba"
