@@ -62,7 +62,8 @@ def elman_sgd(net, opt, data, live: torch.Tensor, diverged: torch.Tensor, loss: 
     h = net.initial_state(B).detach().to(dtype).contiguous().clone()
     state = {id(p): st for p, st in zip(opt.params, opt.state)}
     params = [getattr(net, n) for n in _PARAMS]
-    bufs = [state[id(p)]["buf"] for p in params]
+    held = [state[id(p)]["buf"] for p in params]     # views of the optimiser's [E, P] block
+    bufs = [q.contiguous() for q in held]
     alive = live.to(torch.uint8).numpy().copy()
     bad = torch.zeros(E, dtype=torch.uint8).numpy()
     total = torch.zeros(E, dtype=torch.float64)
@@ -73,7 +74,9 @@ def elman_sgd(net, opt, data, live: torch.Tensor, diverged: torch.Tensor, loss: 
                      float(opt.weight_decay), float(opt.clip or 0.0),
                      CODES[net.options["activation"]], activation == "tanh", loss == "ce",
                      alive, bad, total.numpy(), commits.numpy())
-    for t in (*params, *bufs):      # written through numpy: tell autograd they changed
+    for q, b in zip(held, bufs):
+        q.copy_(b)
+    for t in params:      # written through numpy: tell autograd they changed
         torch.autograd.graph.increment_version(t)
     diverged |= torch.from_numpy(bad).bool()
     live &= torch.from_numpy(alive).bool()

@@ -38,6 +38,14 @@ def _per_member(name: str, value, ensemble: int, like: torch.Tensor, minimum=0.0
     return t.clone()
 
 
+def _offsets(sizes: list[int]) -> list[int]:
+    out, total = [], 0
+    for n in sizes:
+        out.append(total)
+        total += n
+    return out
+
+
 class MemberOptimizer:
     """SGD (with momentum) or Adam over ensemble parameters ``[E, ...]``, member by member.
 
@@ -81,10 +89,18 @@ class MemberOptimizer:
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
         self.steps = torch.zeros(ensemble, dtype=torch.long, device=like.device)
-        if method == "sgd":
-            self.state = [{"buf": torch.zeros_like(p)} for p in self.params]
-        else:
-            self.state = [{"m": torch.zeros_like(p), "v": torch.zeros_like(p)} for p in self.params]
+        if any(p.dtype != like.dtype or p.device != like.device for p in self.params):
+            raise ValueError("every parameter of an ensemble must share one dtype and device, got "
+                             f"{sorted({(str(p.dtype), str(p.device)) for p in self.params})}")
+        # All members' parameters as one [E, P] block per step, and the optimiser's state kept
+        # that way: a step is a dozen tensor ops whatever the number of parameter tensors
+        # (it was ~25 per tensor: 2 ms of dispatch per update of a 10-tensor LSTM).
+        self._sizes = [p[0].numel() for p in self.params]
+        keys = ("buf",) if method == "sgd" else ("m", "v")
+        self._flat = {k: like.new_zeros(ensemble, sum(self._sizes)) for k in keys}
+        self.state = [{k: part.view(p.shape) for k, part in
+                       ((k, self._flat[k][:, lo:lo + n]) for k in keys)}
+                      for p, lo, n in zip(self.params, _offsets(self._sizes), self._sizes)]
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -93,10 +109,13 @@ class MemberOptimizer:
     def _grads(self) -> list[torch.Tensor]:
         return [torch.zeros_like(p) if p.grad is None else p.grad.detach() for p in self.params]
 
+    def _block(self, tensors) -> torch.Tensor:
+        """Per-member tensors ``[E, ...]`` side by side as one ``[E, P]`` block."""
+        return torch.cat([t.reshape(self.ensemble, -1) for t in tensors], 1)
+
     def grad_norms(self) -> torch.Tensor:
         """Norm of each member's gradient over all parameters, ``[E]``."""
-        sq = sum(g.pow(2).flatten(1).sum(1) for g in self._grads())
-        return sq.sqrt()
+        return self._block(self._grads()).pow(2).sum(1).sqrt()
 
     @torch.no_grad()
     def step(self, active: torch.Tensor | None = None) -> torch.Tensor:
@@ -108,43 +127,37 @@ class MemberOptimizer:
         E = self.ensemble
         if active is None:
             active = torch.ones(E, dtype=torch.bool, device=self.steps.device)
-        grads = self._grads()
-        finite = torch.ones(E, dtype=torch.bool, device=active.device)
-        for g in grads:
-            finite &= torch.isfinite(g).flatten(1).all(1)
+        g = self._block(self._grads())
+        p = self._block([q.detach() for q in self.params])
+        finite = torch.isfinite(g).all(1)
         if self.clip is not None:
-            norms = torch.stack([g.pow(2).flatten(1).sum(1) for g in grads]).sum(0).sqrt()
-            scale = (self.clip / (norms + 1e-6)).clamp(max=1.0)
-            grads = [g * scale.view(E, *([1] * (g.dim() - 1))) for g in grads]
+            norms = g.pow(2).sum(1).sqrt()
+            g = g * (self.clip / (norms + 1e-6)).clamp(max=1.0)[:, None]
         if self.weight_decay:
-            grads = [g + self.weight_decay * p for g, p in zip(grads, self.params)]
+            g = g + self.weight_decay * p
         steps = self.steps + 1
-        new_params, new_state = [], []
-        for p, g, st in zip(self.params, grads, self.state):
-            shape = (E,) + (1,) * (p.dim() - 1)
-            lr = self.lr.view(shape)
-            if self.method == "sgd":
-                buf = self.momentum.view(shape) * st["buf"] + g
-                new_params.append(p - lr * buf)
-                new_state.append({"buf": buf})
-            else:
-                b1, b2 = self.betas
-                m = b1 * st["m"] + (1 - b1) * g
-                v = b2 * st["v"] + (1 - b2) * g * g
-                t = steps.to(p.dtype).view(shape)
-                bc1 = 1 - b1 ** t
-                bc2 = 1 - b2 ** t
-                denom = (v.sqrt() / bc2.sqrt()) + self.eps
-                new_params.append(p - (lr / bc1) * m / denom)
-                new_state.append({"m": m, "v": v})
-        for q in new_params:
-            finite &= torch.isfinite(q).flatten(1).all(1)
+        lr = self.lr[:, None]
+        if self.method == "sgd":
+            new_state = {"buf": self.momentum[:, None] * self._flat["buf"] + g}
+            new = p - lr * new_state["buf"]
+        else:
+            b1, b2 = self.betas
+            m = b1 * self._flat["m"] + (1 - b1) * g
+            v = b2 * self._flat["v"] + (1 - b2) * g * g
+            t = steps.to(p.dtype)[:, None]
+            bc1 = 1 - b1 ** t
+            bc2 = 1 - b2 ** t
+            denom = (v.sqrt() / bc2.sqrt()) + self.eps
+            new = p - (lr / bc1) * m / denom
+            new_state = {"m": m, "v": v}
+        finite &= torch.isfinite(new).all(1)
         commit = active & finite
-        for p, q, st, nst in zip(self.params, new_params, self.state, new_state):
-            keep = commit.view((E,) + (1,) * (p.dim() - 1))
-            p.copy_(torch.where(keep, q, p))
-            for key in st:
-                st[key].copy_(torch.where(keep, nst[key], st[key]))
+        keep = commit[:, None]
+        new = torch.where(keep, new, p)
+        for q, part in zip(self.params, new.split(self._sizes, 1)):
+            q.copy_(part.view(q.shape))
+        for key, value in new_state.items():
+            self._flat[key].copy_(torch.where(keep, value, self._flat[key]))
         self.steps = torch.where(commit, steps, self.steps)
         return active & ~finite
 
