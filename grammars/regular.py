@@ -123,6 +123,7 @@ class RegularLanguage(Language):
         cols = self.alphabet + (END,)
         self._legal_sets = [frozenset(c for c, ok in zip(cols, row) if ok) for row in self._legal_table]
         self._count_cache: dict[bool, list[np.ndarray]] = {True: [], False: []}
+        self._cdf_cache: dict[bool, list] = {True: [], False: []}
 
     # -- parser interface --------------------------------------------------
     def _start(self):
@@ -178,7 +179,24 @@ class RegularLanguage(Language):
             table.append(level / m if m > 0 else level)
         return table
 
+    def _cdfs(self, members: bool, length: int) -> list[list[list[float]]]:
+        """``C[r][q]``: the cumulative completion counts ``cumsum(N[r][delta[q]])`` (``_counts``) as
+        Python floats, the inverse-CDF table of :meth:`_exact_sample`."""
+        counts = self._counts(members, length)
+        table = self._cdf_cache[members]
+        while len(table) <= length:
+            level = counts[len(table)]
+            table.append(np.cumsum(level[self._delta], axis=1).tolist())
+        return table
+
     def _exact_sample(self, rng, count, length_range, members: bool) -> list[str]:
+        """``count`` strings, each with a length drawn uniformly from the lengths in range that have
+        one, then uniform among those of that length: symbol by symbol, symbol ``c`` after state
+        q with probability proportional to the number of completions from ``delta[q, c]``
+        (``_counts``), chosen by the inverse CDF of one uniform per symbol; the uniforms come
+        from ``rng`` one block ``[n_L, L]`` per length L, in increasing order.  (Written as a
+        scalar walk over tables: the sets drawn per member and epoch are small, and numpy's
+        per-call cost on [n, K] arrays was most of a recognition task's epoch.)"""
         lo, hi = length_range
         counts = self._counts(members, hi)
         lengths = [L for L in range(lo, hi + 1) if counts[L][self._q0] > 0]
@@ -188,20 +206,23 @@ class RegularLanguage(Language):
         if not count:
             return []
         drawn = np.asarray(lengths)[rng.integers(len(lengths), size=count)]
-        out: list[str | None] = [None] * count
-        for L in np.unique(drawn):
-            rows = np.flatnonzero(drawn == L)
-            q = np.full(len(rows), self._q0)
-            sym = np.zeros((len(rows), L), dtype=np.int64)
-            u = rng.random((len(rows), L))
-            for t in range(L):
-                w = counts[L - t - 1][self._delta[q]]  # [n, K]
-                cdf = np.cumsum(w, axis=1)
-                choice = (cdf < (u[:, t] * cdf[:, -1])[:, None]).sum(axis=1)
-                sym[:, t] = choice
-                q = self._delta[q, choice]
-            for r, row in zip(rows, sym):
-                out[r] = "".join(self.alphabet[i] for i in row)
+        cdfs = self._cdfs(members, hi)
+        delta = self._delta.tolist()
+        alphabet = self.alphabet
+        out: list[str] = [""] * count
+        for L in np.unique(drawn).tolist():
+            rows = np.flatnonzero(drawn == L).tolist()
+            for r, ur in zip(rows, rng.random((len(rows), L)).tolist()):
+                q, chars = self._q0, []
+                for t in range(L):
+                    cdf = cdfs[L - t - 1][q]
+                    cut = ur[t] * cdf[-1]
+                    c = 0
+                    while cdf[c] < cut:      # the number of entries below the cut (cdf ascends)
+                        c += 1
+                    chars.append(alphabet[c])
+                    q = delta[q][c]
+                out[r] = "".join(chars)
         return out
 
     def sample(self, rng, count, length_range=(0, 10), *, members=True, near_fraction=0.5):

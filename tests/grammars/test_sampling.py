@@ -165,3 +165,45 @@ def test_counting_draws_are_numpys_choice(name, distribution):
             want = [lang.member(int(n)) for n in g2.choice(ns, size=count, p=p)]
             assert got == want
             assert g1.random() == g2.random()
+
+
+def _exact_sample_by_length(lang, rng, count, length_range, members):
+    """The documented draw written length by length (the definition the DFA sampler follows):
+    lengths uniform over those with a string, then per length L one block of uniforms [n_L, L]
+    and each symbol chosen by the inverse CDF of the completion counts."""
+    lo, hi = length_range
+    counts = lang._counts(members, hi)
+    lengths = [L for L in range(lo, hi + 1) if counts[L][lang._q0] > 0]
+    drawn = np.asarray(lengths)[rng.integers(len(lengths), size=count)]
+    out = [None] * count
+    for L in np.unique(drawn):
+        rows = np.flatnonzero(drawn == L)
+        u = rng.random((len(rows), L))
+        for r, ur in zip(rows, u):
+            q, s = lang._q0, ""
+            for t in range(L):
+                w = counts[L - t - 1][lang._delta[q]]
+                cdf = np.cumsum(w)
+                c = int((cdf < ur[t] * cdf[-1]).sum())
+                s += lang.alphabet[c]
+                q = lang._delta[q, c]
+            out[r] = s
+    return out
+
+
+@pytest.mark.parametrize("name", ["tomita1", "tomita3", "tomita5", "tomita7", "parity"])
+@pytest.mark.parametrize("members", [True, False])
+def test_dfa_sampler_equals_the_per_length_definition(name, members):
+    lang = grammars.get(name)
+    for seed in range(12):
+        for length_range in [(0, 10), (3, 6), (1, 1)]:
+            count = 5 * seed
+            g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+            try:
+                want = _exact_sample_by_length(lang, g2, count, length_range, members)
+            except ValueError:          # no string of that kind in range: the sampler says so too
+                with pytest.raises(ValueError):
+                    lang._exact_sample(g1, max(count, 1), length_range, members)
+                continue
+            assert lang._exact_sample(g1, count, length_range, members) == want
+            assert g1.random() == g2.random()
