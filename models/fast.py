@@ -16,6 +16,8 @@ Which networks a fast path serves (:func:`select` names the path ``net(x)`` take
 * LSTM: the class's own ``_cell``, ``_project_seq``, ``_parts`` and ``readout``,
   ``variant`` "standard", ``n_layers`` 1, ``peephole`` on or off, no option the
   fused code does not know (the other variants and stacks run the plain loop).
+* GRU: likewise, ``n_layers`` 1, ``reset_after`` either way; compiled kernels only
+  (:mod:`.numba_gru`; without numba, or on CUDA, the plain loop).
 
 Two implementations of each:
 
@@ -131,11 +133,12 @@ def functorch_active() -> bool:
 
 
 def select(net, x: torch.Tensor) -> str | None:
-    """Which fast path ``net(x)`` takes: ``"numba_srn"``, ``"numba_lstm"`` (compiled CPU
-    kernels, any size), ``"torch_srn"``, ``"torch_lstm"`` (fused torch ops, from
+    """Which fast path ``net(x)`` takes: ``"numba_srn"``, ``"numba_lstm"``, ``"numba_gru"``
+    (compiled CPU kernels, any size), ``"torch_srn"``, ``"torch_lstm"`` (fused torch ops, from
     ``FUSED_MIN_ROWS`` rows) or None (the plain step loop)."""
     if not _enabled or functorch_active():
         return None
+    from .gru import GRU
     from .lstm import LSTM
     from .srn import SRN
 
@@ -149,8 +152,14 @@ def select(net, x: torch.Tensor) -> str | None:
             and cls._parts is LSTM._parts and cls.readout is LSTM.readout \
             and _plain_options(net, {"variant": ("standard",), "peephole": (False, True)}):
         kind = "lstm"
+    elif isinstance(net, GRU) and cls._cell is GRU._cell and cls._project_seq is GRU._project_seq \
+            and cls._parts is GRU._parts and cls.readout is GRU.readout \
+            and _plain_options(net, {"reset_after": (False, True)}):
+        kind = "gru"
     if kind is None:
         return None
+    if kind == "gru":               # compiled kernels only (no fused torch version)
+        return "numba_gru" if x.device.type == "cpu" and numba_available() else None
     if x.device.type == "cpu" and numba_available() \
             and (kind == "lstm" or net.n_hidden <= NUMBA_SRN_MAX_HIDDEN):
         return "numba_" + kind
@@ -173,6 +182,8 @@ def fast_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor, mask: torch
         from .numba_srn import srn_forward as run
     elif path == "numba_lstm":
         from .numba_lstm import lstm_forward as run
+    elif path == "numba_gru":
+        from .numba_gru import gru_forward as run
     elif path == "torch_srn":
         from .fast_srn import srn_forward as run
     else:

@@ -341,12 +341,11 @@ def add_matvec_batch(out, w, v, rows):
 def backprop_matvec_batch(gw, dv, w, d, v, rows):
     """The backward of :func:`add_matvec_batch` for the gradient d [B, R, E] at ``out``:
     gw[r, k, :] += sum_b d[b, r, :] * v[b, k, :]  and  dv[b, k, :] += w[r, k, :] * d[b, r, :]
-    (strings with rows[b] == 0 skipped).  Two r per pass.  (Two strings per pass as well was
-    measured and dropped: 53 -> 60-79 ms for the whole backward at 10 units, E = 1024.)"""
+    (strings with rows[b] == 0 skipped).  Two r per pass, and the last row alone when R is odd
+    (a GRU's H-row blocks).  (Two strings per pass as well was measured and dropped: 53 -> 60-79
+    ms for the whole LSTM backward at 10 units, E = 1024.)"""
     n_r = w.shape[0]
-    if n_r % 2:
-        raise ValueError("backprop_matvec_batch takes an even number of rows (the LSTM's 4H gates)")
-    for r in range(0, n_r, 2):
+    for r in range(0, n_r - 1, 2):
         for k in range(w.shape[1]):
             w0, w1, g0, g1 = w[r, k], w[r + 1, k], gw[r, k], gw[r + 1, k]
             for b in range(d.shape[0]):
@@ -356,6 +355,16 @@ def backprop_matvec_batch(gw, dv, w, d, v, rows):
                         g0[e] += d0[e] * vk[e]
                         g1[e] += d1[e] * vk[e]
                         dvk[e] += w0[e] * d0[e] + w1[e] * d1[e]
+    if n_r % 2:
+        r = n_r - 1
+        for k in range(w.shape[1]):
+            w0, g0 = w[r, k], gw[r, k]
+            for b in range(d.shape[0]):
+                if rows[b]:
+                    d0, vk, dvk = d[b, r], v[b, k], dv[b, k]
+                    for e in range(d0.size):
+                        g0[e] += d0[e] * vk[e]
+                        dvk[e] += w0[e] * d0[e]
 
 
 # ================================================================ the kernels
@@ -863,3 +872,140 @@ def elman_sgd_kernel(x, target, mask, norm, h, u, b, w, v, c, bu, bb, bw, bv, bc
             for r in range(B):
                 for j in range(H):
                     h[e, r, j] = hn[r, j]
+
+
+# ---- GRU (models/numba_gru.py)
+@nb.njit(**_JIT)
+def gru_forward_kernel(x, wi, b, u, bhn, v, c, h0, keep, states, y, gates, hn):
+    steps, batch = x.shape[:2]
+    rows, members = b.shape
+    n = rows // 3
+    after = bhn.shape[0] > 0                       # reset_after: r * (U_n h + b_hn)
+    prz = np.empty((batch, 2 * n, members), b.dtype)   # a_r, a_z, then r, z
+    pn = np.empty((batch, n, members), b.dtype)        # a_n, then the candidate
+    hh = np.empty((batch, rows, members), b.dtype)     # U h (reset_after)
+    rh = np.empty((batch, n, members), b.dtype)        # r * h (reset before U_n)
+    for t in range(steps):
+        prev = h0 if t == 0 else states[t - 1]     # [B, H, E]
+        live = keep[t]
+        for bb in range(batch):                    # the input side: W x_t + b
+            if live[bb]:
+                affine_input(prz[bb], b[:2 * n], wi[:2 * n], x[t, bb])
+                affine_input(pn[bb], b[2 * n:], wi[2 * n:], x[t, bb])
+        if after:
+            for bb in range(batch):
+                if live[bb]:
+                    zero_block(hh[bb])
+            add_matvec_batch(hh, u, prev, live)
+            for bb in range(batch):
+                if live[bb]:
+                    add_block(prz[bb], hh[bb, :2 * n])
+        else:
+            add_matvec_batch(prz, u[:2 * n], prev, live)
+        for bb in range(batch):
+            if live[bb]:
+                activate_block(prz[bb].reshape(2 * n * members), SIGMOID)
+                pr, ph, hb = prz[bb], prev[bb], hn[t, bb] if after else rh[bb]
+                for j in range(n):
+                    rj, hj, oj = pr[j], ph[j], hb[j]
+                    if after:                      # hn_t = U_n h + b_hn, then a_n += r * hn_t
+                        hhj, bj, aj = hh[bb, 2 * n + j], bhn[j], pn[bb, j]
+                        for e in range(members):
+                            oj[e] = hhj[e] + bj[e]
+                            aj[e] += rj[e] * oj[e]
+                    else:
+                        for e in range(members):
+                            oj[e] = rj[e] * hj[e]
+        if not after:
+            add_matvec_batch(pn, u[2 * n:], rh, live)   # a_n += U_n (r * h)
+        for bb in range(batch):
+            ph, sb = prev[bb], states[t, bb]
+            if live[bb]:
+                activate_block(pn[bb].reshape(n * members), TANH)
+                g = gates[t, bb]
+                copy_block(g[:2 * n], prz[bb])
+                copy_block(g[2 * n:], pn[bb])
+                for j in range(n):                 # h_t = (1 - z) h_{t-1} + z n
+                    zj, nj, hj, oj = g[n + j], g[2 * n + j], ph[j], sb[j]
+                    for e in range(members):
+                        oj[e] = hj[e] + zj[e] * (nj[e] - hj[e])
+            else:                                  # padded: the state is held
+                copy_block(sb, ph)
+            set_rows(y[t, bb], c)                  # y_t = V h_t + c
+            add_matvec(y[t, bb], v, sb)
+
+
+@nb.njit(**_JIT)
+def gru_backward_kernel(x, wi, u, bhn, v, h0, keep, states, gates, hn, grad_y, grad_s, has_gy, has_gs,
+                        gwi, gb, gu, gbhn, gv, gc, gh0, dpre):
+    steps, batch = x.shape[:2]
+    rows, members = gb.shape
+    n = rows // 3
+    after = bhn.shape[0] > 0
+    whole = dpre.shape[0] == steps
+    carry = np.zeros((batch, n, members), states.dtype)     # dL/dh_t from the steps after t
+    drz = np.empty((batch, 2 * n, members), states.dtype)   # dL/da_r, dL/da_z
+    dn = np.empty((batch, n, members), states.dtype)        # dL/da_n
+    dhh = np.empty((batch, rows, members), states.dtype)    # reset_after: dL/d(U h)
+    grh = np.empty((batch, n, members), states.dtype)       # reset before: dL/d(r * h)
+    rh = np.empty((batch, n, members), states.dtype)
+    for t in range(steps - 1, -1, -1):
+        prev = h0 if t == 0 else states[t - 1]
+        dp = dpre[t if whole else 0]
+        live = keep[t]
+        for bb in range(batch):
+            sb, cb = states[t, bb], carry[bb]
+            if has_gs:
+                add_block(cb, grad_s[t, bb])
+            if has_gy:
+                add_block(gc, grad_y[t, bb])
+                backprop_matvec(gv, cb, v, grad_y[t, bb], sb)
+            if not live[bb]:    # held step: the gradient passes to h_{t-1} untouched
+                zero_block(dp[bb])
+                continue
+            g, ph = gates[t, bb], prev[bb]
+            for j in range(n):
+                rj, zj, nj, hj, dh = g[j], g[n + j], g[2 * n + j], ph[j], cb[j]
+                dzj, dnj = drz[bb, n + j], dn[bb, j]
+                for e in range(members):
+                    dnj[e] = dh[e] * zj[e] * (1 - nj[e] * nj[e])
+                    dzj[e] = dh[e] * (nj[e] - hj[e]) * zj[e] * (1 - zj[e])
+                    dh[e] = dh[e] * (1 - zj[e])      # the direct path to h_{t-1}
+                if after:                            # a_n = p_n + r * hn_t
+                    drj, hnj, gbj = drz[bb, j], hn[t, bb, j], gbhn[j]
+                    dhn = dhh[bb, 2 * n + j]
+                    for e in range(members):
+                        drj[e] = dnj[e] * hnj[e] * rj[e] * (1 - rj[e])
+                        dhn[e] = dnj[e] * rj[e]
+                        gbj[e] += dhn[e]
+                else:
+                    rhj = rh[bb, j]
+                    for e in range(members):
+                        rhj[e] = rj[e] * hj[e]
+            if not after:
+                zero_block(grh[bb])
+        if after:
+            for bb in range(batch):
+                if live[bb]:
+                    copy_block(dhh[bb, :2 * n], drz[bb])
+            backprop_matvec_batch(gu, carry, u, dhh, prev, live)   # dU += d h^T, dh += U^T d
+        else:
+            backprop_matvec_batch(gu[2 * n:], grh, u[2 * n:], dn, rh, live)
+            for bb in range(batch):
+                if not live[bb]:
+                    continue
+                g, ph, cb = gates[t, bb], prev[bb], carry[bb]
+                for j in range(n):                   # r * h: to r and to h_{t-1}
+                    rj, hj, gj, drj, dh = g[j], ph[j], grh[bb, j], drz[bb, j], cb[j]
+                    for e in range(members):
+                        drj[e] = gj[e] * hj[e] * rj[e] * (1 - rj[e])
+                        dh[e] += gj[e] * rj[e]
+            backprop_matvec_batch(gu[:2 * n], carry, u[:2 * n], drz, prev, live)
+        for bb in range(batch):
+            if live[bb]:
+                db = dp[bb]
+                copy_block(db[:2 * n], drz[bb])
+                copy_block(db[2 * n:], dn[bb])
+                add_block(gb, db)
+                add_outer_input(gwi, db, x[t, bb])
+    copy_block(gh0, carry)

@@ -44,8 +44,8 @@ from __future__ import annotations
 
 import torch
 
-from .kernels import copy_4d, lstm_backward_kernel, lstm_forward_kernel
-from .numba_srn import _c, kernel_layout
+from .kernels import lstm_backward_kernel, lstm_forward_kernel
+from .numba_srn import _c, contiguous_logits, input_gradient, kernel_inputs, kernel_layout
 
 __all__ = ["lstm_forward"]
 
@@ -69,9 +69,7 @@ class _LSTMKernel(torch.autograd.Function):
                             hc0.numpy(), keep.numpy(), states.numpy(), y.numpy(), gates.numpy())
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(x, wi, u, peep, v, hc0, keep, states, gates)
-        logits = torch.empty(members, batch, steps, c.shape[0], dtype=x.dtype)
-        copy_4d(y.numpy(), logits.numpy().transpose(2, 1, 3, 0))
-        return logits, states
+        return contiguous_logits(y), states
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -90,11 +88,7 @@ class _LSTMKernel(torch.autograd.Function):
                   grad_s is not None,
                   *(g.numpy() for g in grads), dpre.numpy())
         gwi, gb, gu, gpeep, gv, gc, ghc0 = grads
-        gx = None
-        if need_x:
-            gx = torch.einsum("rie,tbre->tbie", wi, dpre)
-            if x.shape[-1] == 1:
-                gx = gx.sum(-1, keepdim=True)
+        gx = input_gradient(wi, dpre, x) if need_x else None
         return gx, gwi, gb, gu, gpeep if peep.shape[0] else None, gv, gc, ghc0, None
 
 
@@ -106,10 +100,7 @@ def lstm_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor,
     (copied out of the kernel layout: user losses on them run at torch's full
     speed), the states a permuted view of the kernel layout.
     """
-    xt = (x.permute(2, 1, 3, 0) if has_e else x.transpose(0, 1).unsqueeze(-1)).contiguous()  # [T,B,I,E|1]
-    steps, batch = xt.shape[:2]
-    keep = torch.ones(steps, batch, dtype=torch.uint8) if mask is None \
-        else mask.reshape(steps, batch).to(torch.uint8)
+    xt, keep = kernel_inputs(x, has_e, mask)
     if net.options["peephole"]:
         peep = net.w_peep.permute(1, 2, 0)
     else:

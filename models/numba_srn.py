@@ -48,6 +48,32 @@ def kernel_layout(grad: torch.Tensor) -> np.ndarray:
     return out
 
 
+def kernel_inputs(x: torch.Tensor, has_e: bool, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x [T,B,I,E|1] C-contiguous, keep [T,B] uint8)`` for the kernels, from the arguments of a
+    fast path (x [B,T,I] shared or [E,B,T,I] per member; mask [T,1,B,1] bool or None)."""
+    xt = (x.permute(2, 1, 3, 0) if has_e else x.transpose(0, 1).unsqueeze(-1)).contiguous()
+    steps, batch = xt.shape[:2]
+    keep = torch.ones(steps, batch, dtype=torch.uint8) if mask is None \
+        else mask.reshape(steps, batch).to(torch.uint8)
+    return xt, keep
+
+
+def contiguous_logits(y: torch.Tensor) -> torch.Tensor:
+    """Kernel-layout outputs y [T,B,O,E] as a C-contiguous [E,B,T,O] (one compiled transposing
+    copy): what the gated networks return (see numba_lstm's docstring)."""
+    steps, batch, n_out, members = y.shape
+    logits = torch.empty(members, batch, steps, n_out, dtype=y.dtype)
+    copy_4d(y.numpy(), logits.numpy().transpose(2, 1, 3, 0))
+    return logits
+
+
+def input_gradient(wi: torch.Tensor, dpre: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """dL/dx [T,B,I,E|1] from the input weights wi [R,I,E] and every step's pre-activation
+    gradients dpre [T,B,R,E] (summed over the members where all read the same x)."""
+    gx = torch.einsum("rie,tbre->tbie", wi, dpre)
+    return gx.sum(-1, keepdim=True) if x.shape[-1] == 1 else gx
+
+
 def _c(t: torch.Tensor) -> torch.Tensor:
     """``t`` detached and C-contiguous (itself, sharing its version counter, when it already is)."""
     return t.detach().contiguous()
@@ -86,11 +112,7 @@ class _SRNKernel(torch.autograd.Function):
                   gy, gh, grad_y is not None, grad_h is not None,
                   *(t.numpy() for t in grads), dpre.numpy())
         gu, gb, gw, gv, gc, gh0 = grads
-        gx = None
-        if need_x:
-            gx = torch.einsum("jie,tbje->tbie", u, dpre)
-            if x.shape[-1] == 1:
-                gx = gx.sum(-1, keepdim=True)
+        gx = input_gradient(u, dpre, x) if need_x else None
         return gx, gu, gb, gw, gv, gc, gh0, None, None
 
 
@@ -102,12 +124,7 @@ def srn_forward(net, x: torch.Tensor, has_e: bool, h: torch.Tensor,
     the kernel layout (non-contiguous).
     """
     act = CODES[net.options["activation"]]
-    xt = (x.permute(2, 1, 3, 0) if has_e else x.transpose(0, 1).unsqueeze(-1)).contiguous()  # [T,B,I,E|1]
-    steps, batch = xt.shape[:2]
-    if mask is None:
-        keep = torch.ones(steps, batch, dtype=torch.uint8)
-    else:
-        keep = mask.reshape(steps, batch).to(torch.uint8)
+    xt, keep = kernel_inputs(x, has_e, mask)
     y, s = _SRNKernel.apply(
         xt, net.w_ih.permute(1, 2, 0), net.b_h.T, net.w_hh.permute(1, 2, 0), net.w_ho.permute(1, 2, 0),
         net.b_o.T, h.permute(1, 2, 0), keep, act)

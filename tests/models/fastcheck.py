@@ -39,3 +39,27 @@ def compare_to_plain(net, x, **kw):
         err = float((u - v).abs().max())
         assert err <= tol * scale, f"{name}: max error {err:.3g} (scale {scale:.3g})"
     return a
+
+
+def check_finite_differences(net, x, lengths, names, stride: int = 3, eps: float = 1e-6,
+                             tol: float = 1e-6):
+    """The gradient ``net(x, lengths=lengths)`` gives for the parameters ``names`` against
+    central differences (every ``stride``-th entry), for a loss reaching every output and state."""
+
+    def loss():
+        logits, states = net(x, lengths=lengths)
+        return logits.sin().sum() + states.pow(2).sum()
+
+    net.zero_grad()
+    loss().backward()
+    for name in names:
+        p = getattr(net, name)
+        flat = p.detach().view(-1)
+        for idx in range(0, flat.numel(), stride):
+            with torch.no_grad():
+                flat[idx] += eps
+                up = loss().item()
+                flat[idx] -= 2 * eps
+                down = loss().item()
+                flat[idx] += eps
+            assert abs((up - down) / (2 * eps) - p.grad.view(-1)[idx].item()) < tol, (name, idx)

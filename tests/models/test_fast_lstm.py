@@ -15,7 +15,7 @@ from dynrec import models
 from dynrec.models import fast
 from dynrec.models.fast_lstm import lstm_forward
 from dynrec.models.lstm import LSTM
-from fastcheck import compare_to_plain  # tests/models/fastcheck.py
+from fastcheck import check_finite_differences, compare_to_plain  # tests/models/fastcheck.py
 
 def _data(shape, dtype, seed=0):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
@@ -73,27 +73,8 @@ def test_states_follow_public_step(always_fused):
 
 def test_gradients_match_finite_differences(always_fused):
     net = models.build("lstm", 2, 2, 2, ensemble=2, seed=4, dtype=torch.float64, peephole=True, init_range=0.6)
-    x = _data((3, 5, 2), torch.float64)
-    lengths = torch.tensor([5, 2, 4])
-
-    def loss():
-        logits, states = net(x, lengths=lengths)
-        return logits.sin().sum() + states.pow(2).sum()
-
-    net.zero_grad()
-    loss().backward()
-    eps = 1e-6
-    for name in ("w_hh", "w_ih", "b", "w_peep", "w_ho"):
-        p = getattr(net, name)
-        flat = p.detach().view(-1)
-        for idx in range(0, flat.numel(), 5):
-            with torch.no_grad():
-                flat[idx] += eps
-                up = loss().item()
-                flat[idx] -= 2 * eps
-                down = loss().item()
-                flat[idx] += eps
-            assert abs((up - down) / (2 * eps) - p.grad.view(-1)[idx].item()) < 1e-6, (name, idx)
+    check_finite_differences(net, _data((3, 5, 2), torch.float64), torch.tensor([5, 2, 4]),
+                             ("w_hh", "w_ih", "b", "w_peep", "w_ho"), stride=5)
 
 
 def test_dispatch_rules(monkeypatch):

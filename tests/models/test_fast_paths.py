@@ -13,7 +13,7 @@ import torch
 from dynrec import models
 from dynrec.models import fast
 from dynrec.models.srn import SRN
-from fastcheck import compare_to_plain  # tests/models/fastcheck.py
+from fastcheck import check_finite_differences, compare_to_plain  # tests/models/fastcheck.py
 
 def _data(E, B, T, I, dtype, per_member, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -81,27 +81,8 @@ def test_truncated_chunks_with_detached_start(always_fused):
 
 def test_gradients_match_finite_differences(always_fused):
     net = models.build("srn", 2, 2, 2, ensemble=2, seed=4, dtype=torch.float64)
-    x = _data(2, 3, 5, 2, torch.float64, per_member=False)
-
-    def loss():
-        logits, states = net(x, lengths=torch.tensor([5, 2, 4]))
-        return (logits.sin().sum() + states.pow(2).sum()).item()
-
-    net.zero_grad()
-    logits, states = net(x, lengths=torch.tensor([5, 2, 4]))
-    (logits.sin().sum() + states.pow(2).sum()).backward()
-    eps = 1e-6
-    for name in ("w_hh", "w_ih", "b_h", "w_ho", "b_o"):
-        p = getattr(net, name)
-        flat = p.detach().view(-1)
-        for idx in range(0, flat.numel(), 3):
-            with torch.no_grad():
-                flat[idx] += eps
-                up = loss()
-                flat[idx] -= 2 * eps
-                down = loss()
-                flat[idx] += eps
-            assert abs((up - down) / (2 * eps) - p.grad.view(-1)[idx].item()) < 1e-6, (name, idx)
+    check_finite_differences(net, _data(2, 3, 5, 2, torch.float64, per_member=False), torch.tensor([5, 2, 4]),
+                             ("w_hh", "w_ih", "b_h", "w_ho", "b_o"))
 
 
 def test_dispatch_rules(monkeypatch):
