@@ -1,17 +1,19 @@
 """Forward+backward throughput of model ensembles against a loop of torch.nn modules.
 
-Workload: E two-unit networks (SRN and LSTM), 3 inputs, 3 outputs, a batch of
+Workload: E two-unit networks (SRN, LSTM and GRU), 3 inputs, 3 outputs, a batch of
 B = 16 strings of T = 20 steps shared by all members; one forward pass, a
 squared-error loss on the sigmoid outputs, and backward to every parameter.
 Throughput is network-steps per second: E * B * T / seconds.
 
 The default ``net(x)`` runs the compiled kernels (models/numba_srn.py,
-models/numba_lstm.py); the column "numba off" is the same call with numba
-switched off (the fused torch ops from FUSED_MIN_ROWS rows, the plain step loop
-below: what runs on CUDA or without numba), measured in the same run.
+models/numba_lstm.py, models/numba_gru.py); the column "numba off" is the same
+call with numba switched off (the fused torch ops from FUSED_MIN_ROWS rows, the
+plain step loop below and for the GRU: what runs on CUDA or without numba),
+measured in the same run.  The GRU uses torch's convention (``reset_after=True``)
+so that it does the work of ``torch.nn.GRU``.
 
 The baseline is what a user would write instead: a Python loop over E separate
-``torch.nn.RNN`` / ``torch.nn.LSTM`` + ``torch.nn.Linear`` modules, each doing
+``torch.nn.RNN`` / ``LSTM`` / ``GRU`` + ``torch.nn.Linear`` modules, each doing
 the same forward and backward.  The loop is timed up to E = 256; its cost is
 linear in E (the same work per network), so for larger E its rate is the
 E = 256 per-network rate, marked "extrapolated" in the table.
@@ -45,6 +47,9 @@ B, T, I, H, O = 16, 20, 3, 2, 3
 LOOP_CAP = 256
 ROUNDS = 3
 SECTION = "## ensemble_forward.py"
+# dynrec family -> (the torch.nn module a user would loop over, the options that match its cell)
+KINDS = {"srn": (torch.nn.RNN, {}), "lstm": (torch.nn.LSTM, {}), "gru": (torch.nn.GRU, {"reset_after": True})}
+NAMES = {"srn": "SRN (tanh)", "lstm": "LSTM", "gru": "GRU"}
 
 
 def _timeit(fn, min_time: float) -> float:
@@ -61,7 +66,7 @@ def _timeit(fn, min_time: float) -> float:
 
 def ensemble_case(kind: str, E: int, x, y, numba: bool = True):
     """One forward + backward of the ensemble (as ``net(x)`` runs by default, or with numba off)."""
-    net = models.build(kind, I, H, O, ensemble=E, seed=0)
+    net = models.build(kind, I, H, O, ensemble=E, seed=0, **KINDS[kind][1])
 
     def run():
         saved = fast._numba
@@ -78,7 +83,7 @@ def ensemble_case(kind: str, E: int, x, y, numba: bool = True):
 
 def loop_case(kind: str, E: int, x, y):
     """The same work as a Python loop over E torch.nn modules."""
-    cls = torch.nn.RNN if kind == "srn" else torch.nn.LSTM
+    cls = KINDS[kind][0]
     nets = [(cls(I, H, batch_first=True), torch.nn.Linear(H, O)) for _ in range(E)]  # values do not matter
 
     def run():
@@ -114,7 +119,7 @@ def main() -> None:
     y = torch.rand(B, T, O, generator=gen)
 
     rows = []
-    for kind in ("srn", "lstm"):
+    for kind in KINDS:
         loop_rate = None
         for E in (1, 16, 256, 4096):
             runs = {"ens": ensemble_case(kind, E, x, y), "off": ensemble_case(kind, E, x, y, numba=False)}
@@ -134,15 +139,15 @@ def main() -> None:
              "loop of torch.nn (network-steps/s) | ratio default / loop | ratio numba off / loop | loop |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for kind, E, ens, off, loop, ratio, note in rows:
-        name = "SRN (tanh)" if kind == "srn" else "LSTM"
+        name = NAMES[kind]
         table.append(f"| {name} | {E} | {ens:,.0f} | {off:,.0f} | {loop:,.0f} | **{ratio:.1f}x** | "
                      f"{off / loop:.1f}x | {note} |")
-    e256 = {kind: ratio for kind, E, _, _, _, ratio, _ in rows if E == 256}
+    e256 = {kind: ratio for kind, E, _, _, _, ratio, _ in rows if E == 256 and kind != "gru"}
     body = "\n".join([
         SECTION, "",
         "Forward + backward (squared error on sigmoid outputs, gradients of every parameter) of E "
         f"two-unit networks on B = {B} strings of T = {T} steps (I = {I}, O = {O}); network-steps/s = "
-        f"E * B * T / best time over {ROUNDS} interleaved rounds of every variant.  Baseline: a Python loop over E torch.nn.RNN / torch.nn.LSTM + "
+        f"E * B * T / best time over {ROUNDS} interleaved rounds of every variant.  Baseline: a Python loop over E torch.nn.RNN / LSTM / GRU + "
         f"torch.nn.Linear modules doing the same work, timed up to E = {LOOP_CAP}.",
         "",
         "Command: `.venv/bin/python benchmarks/ensemble_forward.py`" + (" --quick" if args.quick else ""),
