@@ -204,16 +204,15 @@ class BPTT:
         if stream and self.batch_size is not None:
             raise ValueError(f"a stream task gives each member one row (its strings concatenated); "
                              f"batch_size must be None, got {self.batch_size}")
+        param = next(net.parameters())
         rngs = None    # made when first drawn from (50 us a member: not for a fixed set in one minibatch)
         fixed = whole = None
         if strings is not None:
             unique, base = index_strings([strings])
             fixed = (unique, base[0])
             if not stream:    # [1, n, ...]: see the epoch loop
-                whole = per_member_index(task, unique, base).to(next(net.parameters()).dtype,
-                                                                 next(net.parameters()).device)
+                whole = per_member_index(task, unique, base).to(param.dtype, param.device)
         activation = activation_of(net)
-        param = next(net.parameters())
         opt = MemberOptimizer(net.parameters(), E, self.optimizer, lr=self.lr,
                               momentum=self.momentum, weight_decay=self.weight_decay,
                               clip=self.clip, betas=self.betas, eps=self.eps)
