@@ -1,7 +1,8 @@
 """The compiled CPU kernels (numba) and the elementwise and row-block helpers they inline.
 
-The torch-facing wrappers live in :mod:`.numba_srn`, :mod:`.numba_lstm` and
-:mod:`dynrec.training.numba_ce`; every ``@njit`` function is here, in ONE file,
+The torch-facing wrappers live in :mod:`.numba_srn`, :mod:`.numba_lstm`,
+:mod:`.numba_gru`, :mod:`dynrec.training.numba_ce` and
+:mod:`dynrec.training.numba_elman`; every ``@njit`` function is here, in ONE file,
 on purpose: numba's on-disk cache (``cache=True``) is invalidated by the
 modification time of the file that defines a kernel, not by the files of the
 helpers inlined into it, so a helper kept elsewhere could change while a stale

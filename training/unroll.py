@@ -67,7 +67,7 @@ def chunk_lengths(net, data: Data, t0: int, t1: int):
 
     if data.lengths.shape[0] != 1 or t1 <= t0:
         return None
-    if fast.select(net, data.inputs[0, :, t0:t1]) not in ("numba_srn", "numba_lstm"):
+    if fast.select(net, data.inputs[0, :, t0:t1]) not in ("numba_srn", "numba_lstm", "numba_gru"):
         return None
     inside = (data.lengths[0] - t0).clamp(0, t1 - t0)
     return None if bool((inside == t1 - t0).all()) else inside

@@ -106,7 +106,8 @@ def test_other_settings_take_the_torch_path(case, monkeypatch):
 
 
 @pytest.mark.parametrize("mode,k", [("full", None), ("truncated", 3)])
-@pytest.mark.parametrize("kind,task_name", [("srn", "anbn"), ("lstm", "anbn"), ("srn", "parity")])
+@pytest.mark.parametrize("kind,task_name", [("srn", "anbn"), ("lstm", "anbn"), ("gru", "anbn"),
+                                            ("srn", "parity")])
 def test_skipping_padded_steps_changes_no_number(mode, k, kind, task_name, monkeypatch):
     """BPTT hands the compiled networks the rows' lengths (training.unroll.chunk_lengths), so
     padded steps hold the state instead of running: the weights and every metric are those of
