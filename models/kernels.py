@@ -567,6 +567,28 @@ def lstm_backward_kernel(x, wi, u, peep, v, hc0, keep, states, gates, grad_y, gr
     copy_block(ghc0, carry)
 
 # ---- softmax cross-entropy (training/numba_ce.py)
+@nb.njit(**_INLINE)
+def softmax_parts(y, top, shifted, total):
+    """For logits y [O, N] (N members or positions): top = max_o y, shifted = exp(y - top),
+    total = sum_o shifted (the softmax is shifted / total, the log-sum-exp top + log total)."""
+    n_out, n = y.shape
+    top[:] = y[0]
+    for o in range(1, n_out):
+        yo = y[o]
+        for e in range(n):
+            top[e] = max(top[e], yo[e])
+    for o in range(n_out):
+        yo, so = y[o], shifted[o]
+        for e in range(n):
+            so[e] = yo[e] - top[e]
+    exp_block(shifted.reshape(n_out * n))
+    total[:] = shifted[0]
+    for o in range(1, n_out):
+        so = shifted[o]
+        for e in range(n):
+            total[e] += so[e]
+
+
 @nb.njit(**_JIT)
 def ce_forward_kernel(y, target, loss, prob):
     n1, n_out, n2 = y.shape
@@ -575,21 +597,7 @@ def ce_forward_kernel(y, target, loss, prob):
     inv = np.empty(n2, y.dtype)
     for a in range(n1):
         ya, pa = y[a], prob[a]
-        top[:] = ya[0]
-        for o in range(1, n_out):
-            yo = ya[o]
-            for e in range(n2):
-                top[e] = max(top[e], yo[e])
-        for o in range(n_out):
-            yo, po = ya[o], pa[o]
-            for e in range(n2):
-                po[e] = yo[e] - top[e]
-        exp_block(pa.reshape(n_out * n2))
-        total[:] = pa[0]
-        for o in range(1, n_out):
-            po = pa[o]
-            for e in range(n2):
-                total[e] += po[e]
+        softmax_parts(ya, top, pa, total)
         for e in range(n2):
             inv[e] = 1 / total[e]
         for o in range(n_out):
@@ -646,21 +654,7 @@ def prediction_metrics_kernel(y, target, mask, counted, loss, right, count):
                 if (mb[i] != 0 or kb[i] != 0) and (tb[i] < 0 or tb[i] >= n_out):
                     return (t * batch + b) * mb.size + i
             # log-sum-exp of every member's outputs (cheap next to a branch per member)
-            top[:] = yb[0]
-            for o in range(1, n_out):
-                yo = yb[o]
-                for e in range(members):
-                    top[e] = max(top[e], yo[e])
-            for o in range(n_out):
-                yo, so = yb[o], shifted[o]
-                for e in range(members):
-                    so[e] = yo[e] - top[e]
-            exp_block(shifted.reshape(n_out * members))
-            total[:] = shifted[0]
-            for o in range(1, n_out):
-                so = shifted[o]
-                for e in range(members):
-                    total[e] += so[e]
+            softmax_parts(yb, top, shifted, total)
             log_block(total)
             if shared:
                 k = tb[0]
