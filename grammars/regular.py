@@ -35,6 +35,9 @@ def _check_alphabet(alphabet) -> tuple[str, ...]:
     return alphabet
 
 
+_SCALAR_WALK = 2048  # symbols up to which accepts_many walks the table in Python
+
+
 class RegularLanguage(Language):
     """The language of a DFA.
 
@@ -123,6 +126,7 @@ class RegularLanguage(Language):
         cols = self.alphabet + (END,)
         self._legal_sets = [frozenset(c for c, ok in zip(cols, row) if ok) for row in self._legal_table]
         self._count_cache: dict[bool, list[np.ndarray]] = {True: [], False: []}
+        self._column = {c: i for i, c in enumerate(self.alphabet)}
         self._cdf_cache: dict[bool, list] = {True: [], False: []}
 
     # -- parser interface --------------------------------------------------
@@ -151,6 +155,20 @@ class RegularLanguage(Language):
         return out
 
     def accepts_many(self, strings) -> np.ndarray:
+        strings = list(strings)
+        if sum(map(len, strings)) <= _SCALAR_WALK:
+            # a sampler's few dozen short strings: a table walk in Python beats numpy's per-call cost
+            delta, accept, column = self._delta.tolist(), self._accept.tolist(), self._column
+            out = np.empty(len(strings), dtype=bool)
+            for n, s in enumerate(strings):
+                q = self._q0
+                try:
+                    for c in s:
+                        q = delta[q][column[c]]
+                except (KeyError, TypeError):
+                    symbol_codes([s], self.alphabet, self)      # raises the usual error
+                out[n] = accept[q]
+            return out
         codes, lengths = symbol_codes(strings, self.alphabet, self)
         q = np.full(len(lengths), self._q0)
         for t in range(codes.shape[1]):

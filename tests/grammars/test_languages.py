@@ -129,3 +129,23 @@ def test_prefix_legal_rows_kept_between_calls_stay_right():
     assert np.array_equal(again, fresh.prefix_legal_matrix(["aabb", "ab", "abab", "aaabbb"]))
     assert again[0, 0].tolist() == [True, False, False]        # after "": only a
     assert not again[2, 3:].any()                              # "abab" is dead after "aba"
+
+
+def test_dfa_accepts_many_both_walks_agree():
+    """accepts_many walks short lists in Python and long ones with numpy: same answers as
+    ``accepts`` string by string, and the same error for a symbol outside the alphabet."""
+    import numpy as np
+
+    from dynrec.grammars import regular
+
+    rng = np.random.default_rng(3)
+    for name in ["tomita2", "tomita4", "tomita7", "parity"]:
+        lang = grammars.get(name)
+        strings = ["".join(rng.choice(list(lang.alphabet), size=rng.integers(0, 12))) for _ in range(600)]
+        want = [lang.accepts(s) for s in strings]
+        assert lang.accepts_many(strings[:20]).tolist() == want[:20]          # Python walk
+        assert sum(map(len, strings)) > regular._SCALAR_WALK
+        assert lang.accepts_many(strings).tolist() == want                    # numpy walk
+        for bad in (["01", "0x1"], ["01"] * 1100 + ["0x1"]):
+            with pytest.raises(ValueError, match="0x1"):
+                lang.accepts_many(bad)
