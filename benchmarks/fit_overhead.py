@@ -35,7 +35,6 @@ import cProfile
 import os
 import pstats
 import subprocess
-import sys
 import time
 
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")  # as core_speed.py
@@ -168,7 +167,7 @@ def main() -> None:
     print("\n".join(etable))
     head = "## fit_overhead.py" + (f" - {args.tag}" if args.tag else "")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+                            text=True, check=False).stdout.strip()
     load = os.getloadavg()[0]
     body = "\n".join([
         head, "",

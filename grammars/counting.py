@@ -122,7 +122,7 @@ class Counting(Language):
         return lo, hi
 
     def _draw_table(self, lo: int, hi: int, distribution: str):
-        """``(ns, cdf, members)`` for n in lo..hi, kept per range: a trainer samples a few strings
+        """``(cdf, members)`` for n in lo..hi (``n_probabilities``'s cumulated), kept per range: a trainer samples a few strings
         per member per epoch, thousands of calls with the same range."""
         tables = self.__dict__.setdefault("_tables", {})
         key = (lo, hi, distribution)
@@ -130,7 +130,7 @@ class Counting(Language):
             ns, p = n_probabilities((lo, hi), distribution)
             cdf = p.cumsum()
             cdf /= cdf[-1]
-            tables[key] = (ns, cdf, [self.member(int(n)) for n in ns])
+            tables[key] = (cdf, [self.member(int(n)) for n in ns])
         return tables[key]
 
     def sample(self, rng, count, n_range=None, distribution="uniform", *, length_range=None,
@@ -148,7 +148,7 @@ class Counting(Language):
         rng, count = as_rng(rng), check_count(count)
         near_fraction = check_fraction("near_fraction", near_fraction)
         lo, hi = self._resolve_n_range(n_range, length_range)
-        ns, cdf, table = self._draw_table(lo, hi, distribution)
+        cdf, table = self._draw_table(lo, hi, distribution)
         rr = check_range("length_range", length_range) if length_range is not None else (0, self.k * hi)
 
         def draw(g, m):

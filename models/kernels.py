@@ -834,10 +834,7 @@ def elman_sgd_kernel(x, target, mask, norm, h, u, b, w, v, c, bu, bb, bw, bv, bc
             loss = loss / B
             total[e] += loss
             if live[e] != 0 and has:
-                if not math.isfinite(loss):
-                    diverged[e] = 1
-                    live[e] = 0
-                elif not _all_finite(grads):
+                if not (math.isfinite(loss) and _all_finite(grads)):
                     diverged[e] = 1
                     live[e] = 0
                 else:

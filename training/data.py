@@ -88,13 +88,13 @@ class Data:
     def steps(self) -> int:
         return self.inputs.shape[2]
 
-    def select_rows(self, index) -> "Data":
+    def select_rows(self, index) -> Data:
         """Rows ``index`` (a slice or a long tensor) of every member."""
         return Data(self.inputs[:, index], self.targets[:, index], self.legal[:, index],
                     self.mask[:, index], self.deterministic[:, index], self.labels[:, index],
                     self.lengths[:, index], self.kind)
 
-    def trim(self) -> "Data":
+    def trim(self) -> Data:
         """Drop trailing time steps that are padding in every row of every member."""
         t = int(self.lengths.max()) if self.lengths.numel() else 0
         if t >= self.steps:
@@ -103,7 +103,7 @@ class Data:
                     self.mask[:, :, :t], self.deterministic[:, :, :t], self.labels,
                     self.lengths, self.kind)
 
-    def to(self, dtype: torch.dtype, device) -> "Data":
+    def to(self, dtype: torch.dtype, device) -> Data:
         return Data(self.inputs.to(device=device, dtype=dtype), self.targets.to(device),
                     self.legal.to(device=device, dtype=dtype), self.mask.to(device),
                     self.deterministic.to(device), self.labels.to(device=device, dtype=dtype),

@@ -177,7 +177,7 @@ class TrainResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainResult":
+    def from_dict(cls, data: dict) -> TrainResult:
         names = set(cls.__dataclass_fields__)
         unknown = set(data) - names
         if unknown:
@@ -193,7 +193,7 @@ class TrainResult:
         return path
 
     @classmethod
-    def load(cls, path) -> "TrainResult":
+    def load(cls, path) -> TrainResult:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     # -- views -----------------------------------------------------------------
